@@ -1,0 +1,66 @@
+// swift-tools-version: 6.0
+import PackageDescription
+import Foundation
+
+// MARK: - Vector units
+// Swift's default x86-64 target is SSE2 only; the SIMD16 scan and exp ran 2-4x slower that way (shared/PLATFORM.md).
+// Compute modules are built for `haswell` (AVX2 + FMA, every x86-64 CPU since 2013) unless MAMBAKIT_TARGET_CPU names
+// another LLVM CPU (`native`, `znver4`, ...) or `generic` (no flag: needed when MambaKit is a dependency of another
+// package, since SwiftPM refuses unsafe flags in dependencies).
+let targetCPU = ProcessInfo.processInfo.environment["MAMBAKIT_TARGET_CPU"] ?? "haswell"
+let vectorSettings: [SwiftSetting] = {
+    #if arch(x86_64)
+    if targetCPU != "generic" {
+        return [.unsafeFlags(["-target-cpu", targetCPU])]
+    }
+    #endif
+    return []
+}()
+
+let package = Package(
+    name: "MambaKit",
+    platforms: [.macOS(.v14)],
+    // MARK: - Public products
+    products: [
+        .library(name: "MambaKit", targets: ["MambaKit"]),
+        .executable(name: "mambakit", targets: ["mambakit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - C libraries (system library targets: module.modulemap + shim.h)
+        .systemLibrary(
+            name: "CSndFile", pkgConfig: "sndfile",
+            providers: [.apt(["libsndfile1-dev"]), .brew(["libsndfile"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+
+        // MARK: - Implementation
+        .target(
+            name: "MambaTensor",
+            dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+            swiftSettings: vectorSettings),
+        .target(name: "MambaAudio", dependencies: ["CSndFile"]),
+        .target(name: "MambaGenomics", dependencies: ["CZlib"]),
+        .target(name: "MambaBackbone", dependencies: ["MambaTensor"], swiftSettings: vectorSettings),
+        .target(
+            name: "MambaKit",
+            dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaBackbone"]),
+        .executableTarget(
+            name: "mambakit",
+            dependencies: ["MambaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // MARK: - Tests
+        .target(name: "_MambaTestSupport", dependencies: ["MambaTensor"], path: "Sources/_MambaTestSupport"),
+        .testTarget(name: "MambaTensorTests", dependencies: ["MambaTensor", "_MambaTestSupport"]),
+        .testTarget(name: "MambaAudioTests", dependencies: ["MambaAudio", "_MambaTestSupport"]),
+        .testTarget(name: "MambaGenomicsTests", dependencies: ["MambaGenomics", "_MambaTestSupport"]),
+        .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
+        .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),
+    ]
+)

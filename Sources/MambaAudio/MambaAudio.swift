@@ -1,0 +1,1 @@
+// MambaAudio: see README.md's map of modules.

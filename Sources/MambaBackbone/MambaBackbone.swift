@@ -1,0 +1,1 @@
+// MambaBackbone: see README.md's map of modules.

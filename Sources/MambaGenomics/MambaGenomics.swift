@@ -1,0 +1,1 @@
+// MambaGenomics: see README.md's map of modules.

@@ -1,0 +1,5 @@
+// The umbrella module: `import MambaKit` gives the whole public API.
+@_exported import MambaAudio
+@_exported import MambaBackbone
+@_exported import MambaGenomics
+@_exported import MambaTensor

@@ -1,0 +1,1 @@
+// MambaTensor: see README.md's map of modules.
