@@ -1,0 +1,270 @@
+// Streaming FASTA reader: decoded blocks in, one record out per `next()`.
+//
+// The parser is a loop over a block buffer with a small state (are we at a line start, which record is open).
+// Sequence lines are never assembled: each block is scanned with memchr for the next '\n', the bytes before it are
+// checked against `NucleotideAlphabet.classTable` and appended to the record in runs, so a line may straddle two
+// blocks at no cost. Header and comment lines are copied out (they may straddle blocks too).
+// Memory: one block, one header, and the open record's sequence.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads FASTA records one at a time from plain, gzip or BGZF files (detected from the first bytes), or from
+/// standard input when the path is `-`.
+///
+/// ```swift
+/// let reader = try FASTAReader(path: "genome.fa.gz")
+/// while let record = try reader.next() {
+///     print(record.id, record.sequence.count)
+/// }
+/// ```
+///
+/// The file format: a record is a `>` header line (`>ID DESCRIPTION`) followed by zero or more sequence lines.
+/// Lines may end in LF or CRLF; the last line may lack its line end; blank lines and lines starting with `;`
+/// (old-style comments) are skipped anywhere; spaces and tabs inside sequence lines are skipped. Sequence characters
+/// must be nucleotide codes (`NucleotideAlphabet`: `ACGTURYSWKMBDHVN-`, either case). A record may have an empty
+/// sequence. An empty file (or one of only blank and comment lines) holds zero records, which is not an error here:
+/// callers that need data, like `mambakit inspect`, report it (see `FASTASummary.problems`).
+///
+/// Errors are thrown as `FASTAError`, naming the file and line (and column); after an error the reader is finished.
+public final class FASTAReader {
+    /// How to read.
+    public struct Options: Sendable, Equatable {
+        /// Upper-case the sequence (a-z to A-Z), dropping soft-masking. Default false: bases are kept as read.
+        public var uppercase: Bool
+        /// Bytes read from the file, and decoded, per block. Default 256 KiB.
+        public var blockSize: Int
+        /// The longest header line accepted, in bytes; longer is an error (it guards memory when a binary file
+        /// happens to start with `>`). Default 1 MiB.
+        public var maxHeaderLength: Int
+
+        /// Options; the defaults suit every file we know of.
+        public init(uppercase: Bool = false, blockSize: Int = 256 * 1024, maxHeaderLength: Int = 1 << 20) {
+            self.uppercase = uppercase
+            self.blockSize = blockSize
+            self.maxHeaderLength = maxHeaderLength
+        }
+    }
+
+    /// The path given (`-` for standard input).
+    public let path: String
+    /// The options in use.
+    public let options: Options
+    /// How the file is stored, detected from its first bytes.
+    public var format: FASTAInputFormat { input.format }
+    /// How many records `next()` has returned so far.
+    public private(set) var recordsRead = 0
+
+    private let input: DecodedInput
+    private let block: UnsafeMutableBufferPointer<UInt8>
+    private var position = 0
+    private var end = 0
+    /// Offset in the decoded text of `block[0]`.
+    private var blockOffset = 0
+    /// The 1-based number of the line that `position` is on, and the decoded offset where that line starts.
+    private var lineNumber = 1
+    private var lineStart = 0
+    /// False while inside a sequence line (after its first byte, before its '\n').
+    private var atLineStart = true
+    private var finished = false
+
+    /// The open record, if a header has been read and its sequence is being collected.
+    private var open: (id: String, description: String, headerLine: Int)?
+    private var sequence: [UInt8] = []
+    private var header: [UInt8] = []
+
+    /// Opens `path` (`-` for standard input) and detects its format.
+    public init(path: String, options: Options = Options()) throws(FASTAError) {
+        guard options.blockSize > 0 else { throw .invalidOption(reason: "blockSize must be positive") }
+        guard options.maxHeaderLength > 0 else { throw .invalidOption(reason: "maxHeaderLength must be positive") }
+        self.path = path
+        self.options = options
+        input = try DecodedInput(path: path, blockSize: options.blockSize)
+        block = .allocate(capacity: options.blockSize)
+    }
+
+    deinit { block.deallocate() }
+
+    /// Reads every record of `path` into memory (for small files and tests; use `next()` to stream).
+    public static func readAll(path: String, options: Options = Options()) throws(FASTAError) -> [FASTARecord] {
+        let reader = try FASTAReader(path: path, options: options)
+        var records: [FASTARecord] = []
+        while let record = try reader.next() { records.append(record) }
+        return records
+    }
+
+    /// The next record, or nil at the end of the input.
+    public func next() throws(FASTAError) -> FASTARecord? {
+        if finished { return nil }
+        do {
+            return try parseNext()
+        } catch {
+            finished = true
+            throw error
+        }
+    }
+
+    private func parseNext() throws(FASTAError) -> FASTARecord? {
+        while true {
+            if position == end {
+                if try !refill() {
+                    finished = true
+                    return closeRecord()
+                }
+            }
+            if !atLineStart {
+                try scanSequence()
+                continue
+            }
+            switch block[position] {
+            case UInt8(ascii: ">"):
+                // A header closes the open record; it is read on the next call so the record goes out first.
+                if open != nil { return closeRecord() }
+                try readHeader()
+            case UInt8(ascii: ";"):
+                try skipLine()
+            case UInt8(ascii: "\n"):
+                position += 1
+                startLine()
+            default:
+                atLineStart = false
+            }
+        }
+    }
+
+    /// Reads the next decoded block; false at the end of the input.
+    private func refill() throws(FASTAError) -> Bool {
+        blockOffset += end
+        position = 0
+        end = try input.nextBytes(into: block)
+        return end > 0
+    }
+
+    /// Called with `position` just after a '\n'.
+    private func startLine() {
+        lineNumber += 1
+        lineStart = blockOffset + position
+        atLineStart = true
+    }
+
+    private func column(at index: Int) -> Int { blockOffset + index - lineStart + 1 }
+
+    /// Validates sequence bytes from `position` to the line end or the block end, appending them to the open record.
+    private func scanSequence() throws(FASTAError) {
+        let base = UnsafePointer(block.baseAddress!)
+        let newline = memchr(base + position, 0x0A, end - position)
+        let stop = newline.map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? end
+        try NucleotideAlphabet.classTable.withUnsafeBufferPointer { table throws(FASTAError) in
+            var i = position
+            while i < stop {
+                // The longest run of residues from i, appended in one copy.
+                var j = i
+                while j < stop && table[Int(base[j])] == 0 { j += 1 }
+                if j > i {
+                    guard open != nil else { throw .sequenceBeforeHeader(file: path, line: lineNumber) }
+                    sequence.append(contentsOf: UnsafeBufferPointer(start: base + i, count: j - i))
+                }
+                if j < stop {
+                    let byte = base[j]
+                    switch NucleotideAlphabet.ByteClass(rawValue: table[Int(byte)])! {
+                    case .residue, .whitespace:
+                        break
+                    case .invalid where open != nil:
+                        throw .invalidCharacter(file: path, line: lineNumber, column: column(at: j), byte: byte)
+                    case .invalid, .binary:
+                        throw notFASTA(byte, at: j)
+                    }
+                    j += 1
+                }
+                i = j
+            }
+        }
+        position = stop
+        if newline != nil {
+            position += 1
+            startLine()
+        }
+    }
+
+    private func notFASTA(_ byte: UInt8, at index: Int) -> FASTAError {
+        var found = describeByte(byte)
+        if NucleotideAlphabet.classify(byte) == .binary { found += " (binary data)" }
+        if byte == UInt8(ascii: "@") && lineNumber == 1 { found += " (FASTQ? only FASTA is read)" }
+        return .notFASTA(file: path, line: lineNumber, column: column(at: index), found: found)
+    }
+
+    /// Copies the line at `position` (which may continue in later blocks) into `header`, without its '\n'.
+    /// Returns with `position` after the '\n' (or at the end of the input).
+    private func collectLine(limit: Int?) throws(FASTAError) {
+        header.removeAll(keepingCapacity: true)
+        while true {
+            if position == end, try !refill() { return }
+            let base = UnsafePointer(block.baseAddress!)
+            let newline = memchr(base + position, 0x0A, end - position)
+            let stop = newline.map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? end
+            if let limit {
+                if header.count + (stop - position) > limit {
+                    throw .invalidHeader(file: path, line: lineNumber,
+                                         reason: "longer than \(limit) bytes (is this a FASTA file?)")
+                }
+                header.append(contentsOf: UnsafeBufferPointer(start: base + position, count: stop - position))
+            }
+            position = stop
+            if newline != nil {
+                position += 1
+                return
+            }
+        }
+    }
+
+    private func skipLine() throws(FASTAError) {
+        try collectLine(limit: nil)
+        startLine()
+    }
+
+    private func readHeader() throws(FASTAError) {
+        let line = lineNumber
+        try collectLine(limit: options.maxHeaderLength)
+        startLine()
+        let (id, description) = try header.withUnsafeBufferPointer { bytes throws(FASTAError) in
+            // bytes[0] is '>'.
+            let text = UnsafeBufferPointer(rebasing: bytes[1...])
+            for (k, b) in text.enumerated() where NucleotideAlphabet.classify(b) == .binary && !FASTAHeader.isSpace(b) {
+                throw .notFASTA(file: path, line: line, column: k + 2, found: describeByte(b) + " (binary data)")
+            }
+            if String(validating: text, as: UTF8.self) == nil {
+                throw .invalidHeader(file: path, line: line, reason: "not valid UTF-8 text")
+            }
+            return FASTAHeader.split(text)
+        }
+        if id.isEmpty { throw .emptyID(file: path, line: line) }
+        do {
+            _ = try FASTAHeader.parseLabel(description)
+        } catch {
+            throw .invalidHeader(file: path, line: line, reason: error.reason)
+        }
+        open = (id, description, line)
+    }
+
+    /// Hands out the open record (nil when none) and clears it.
+    private func closeRecord() -> FASTARecord? {
+        guard let (id, description, headerLine) = open else { return nil }
+        open = nil
+        var bases: [UInt8] = []
+        swap(&bases, &sequence)
+        if options.uppercase {
+            NucleotideAlphabet.uppercaseTable.withUnsafeBufferPointer { table in
+                bases.withUnsafeMutableBufferPointer { b in
+                    for k in b.indices { b[k] = table[Int(b[k])] }
+                }
+            }
+        }
+        recordsRead += 1
+        return FASTARecord(id: id, description: description, sequence: bases, headerLine: headerLine)
+    }
+}
