@@ -4,8 +4,8 @@
 import CZlib
 
 /// Writes FASTA or gzip-compressed FASTA, atomically: the output is built under a temporary name in the target's
-/// folder and renamed to `path` by `finish()`. If a write fails, or the writer is abandoned or released without
-/// `finish()`, the temporary file is removed and `path` is left as it was.
+/// folder and renamed to `path` by `finish()`. If writing, compressing or renaming fails, or the writer is abandoned
+/// or released without `finish()`, the temporary file is removed and `path` is left as it was.
 ///
 /// ```swift
 /// let writer = try FASTAWriter(path: "out.fa.gz")          // gzip, chosen by the .gz extension
@@ -16,6 +16,8 @@ import CZlib
 /// Records are checked so that `FASTAReader` reads them back unchanged: the id must be non-empty text without
 /// whitespace or control characters, the description must be one line without leading or trailing whitespace and
 /// with at most one non-empty `label=` token, and the sequence must hold only `NucleotideAlphabet` residues.
+/// A record that breaks these rules is refused with `FASTAError.invalidRecord` before any of it is written, and the
+/// writer stays usable (the caller decides whether to skip it or to give up).
 public final class FASTAWriter {
     /// Whether to compress.
     public enum Compression: Sendable, Equatable {
@@ -80,28 +82,21 @@ public final class FASTAWriter {
         }
         pending = .allocate(capacity: Self.bufferSize)
         compressed = .allocate(capacity: isGzip ? Self.bufferSize : 0)
+        // From here every stored property is set, so a throw runs deinit, which frees the buffers and the stream.
         if isGzip {
             let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
             s.initialize(to: z_stream())
+            stream = s
             // windowBits 15 + 16: a gzip header and trailer; memLevel 8 and the default strategy, as gzip uses.
             let rc = mambakit_deflateInit2(s, Int32(options.compressionLevel), Z_DEFLATED, 15 + 16, 8,
                                            Z_DEFAULT_STRATEGY)
             guard rc == Z_OK else {
                 s.deallocate()
-                pending.deallocate()
-                compressed.deallocate()
+                stream = nil
                 throw .writeFailed(file: path, reason: "zlib deflateInit2 failed (\(rc))")
             }
-            stream = s
         }
-        do {
-            output = try AtomicOutputFile(path: path)
-        } catch {
-            releaseStream()
-            pending.deallocate()
-            compressed.deallocate()
-            throw error
-        }
+        output = try AtomicOutputFile(path: path)
     }
 
     deinit {
