@@ -60,6 +60,7 @@ public enum FASTAError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The error in words: `FILE[:LINE[:COLUMN]]: what was wrong`, saying what was expected where that helps.
     public var description: String {
         switch self {
         case .fileNotFound(let file):

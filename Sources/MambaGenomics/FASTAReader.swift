@@ -37,7 +37,7 @@ public final class FASTAReader {
     public struct Options: Sendable, Equatable {
         /// Upper-case the sequence (a-z to A-Z), dropping soft-masking. Default false: bases are kept as read.
         public var uppercase: Bool
-        /// Bytes read from the file, and decoded, per block. Default 256 KiB.
+        /// Bytes read from the file, and decoded, per block: 1 to 1 GiB. Default 256 KiB.
         public var blockSize: Int
         /// The longest header line accepted, in bytes; longer is an error (it guards memory when a binary file
         /// happens to start with `>`). Default 1 MiB.
@@ -80,7 +80,9 @@ public final class FASTAReader {
 
     /// Opens `path` (`-` for standard input) and detects its format.
     public init(path: String, options: Options = Options()) throws(FASTAError) {
-        guard options.blockSize > 0 else { throw .invalidOption(reason: "blockSize must be positive") }
+        guard (1...(1 << 30)).contains(options.blockSize) else {
+            throw .invalidOption(reason: "blockSize must be 1 byte to 1 GiB, not \(options.blockSize)")
+        }
         guard options.maxHeaderLength > 0 else { throw .invalidOption(reason: "maxHeaderLength must be positive") }
         self.path = path
         self.options = options

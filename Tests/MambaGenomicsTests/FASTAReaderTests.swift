@@ -67,6 +67,13 @@ struct FASTAReaderTextTests {
         #expect(records.map(\.label) == ["A", "B", nil])
     }
 
+    @Test func lastHeaderWithoutNewlineOrSequence() throws {
+        let s = try Scratch()
+        let records = try FASTAReader.readAll(path: try s.write("tail.fa", ">a\nAC\n>b desc"))
+        #expect(records == [FASTARecord(id: "a", sequence: Array("AC".utf8), headerLine: 1),
+                            FASTARecord(id: "b", description: "desc", sequence: [], headerLine: 3)])
+    }
+
     @Test func readerStopsAfterEnd() throws {
         let s = try Scratch()
         let reader = try FASTAReader(path: try s.write("one.fa", ">a\nAC\n"))
