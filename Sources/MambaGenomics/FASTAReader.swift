@@ -154,64 +154,80 @@ public final class FASTAReader {
         atLineStart = true
     }
 
-    private func column(at index: Int) -> Int { blockOffset + index - lineStart + 1 }
-
-    /// Validates sequence bytes from `position` to the line end or the block end, appending them to the open record.
+    /// Validates sequence lines from `position`, appending their residues to the open record, until the block ends
+    /// or a line starts with `>` or `;` (left for `parseNext`). Blank lines are passed over here too, so a block of
+    /// sequence costs one call, not one per line.
     private func scanSequence() throws(FASTAError) {
         let base = UnsafePointer(block.baseAddress!)
-        let newline = memchr(base + position, 0x0A, end - position)
-        let stop = newline.map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? end
-        // The record's bases and the open flag as locals: a class property touched in the loop would cost a
-        // dynamic exclusivity check per access.
+        let end = self.end
+        // Parser state and the record's bases as locals: a class property touched in the loop would cost a
+        // dynamic exclusivity check per access. They are stored back on every exit, errors included.
+        var i = position
+        var line = lineNumber
+        var lineBegin = lineStart
+        var midLine = true
         var bases: [UInt8] = []
         swap(&bases, &sequence)
-        defer { swap(&bases, &sequence) }
-        let hasRecord = open != nil
-        try NucleotideAlphabet.classTable.withUnsafeBufferPointer { table throws(FASTAError) in
-            var i = position
-            while i < stop {
-                // The longest run of residues from i, appended in one copy. Eight bytes per test while the
-                // table's classes OR to 0 (all residues), then byte by byte to the first non-residue.
-                var j = i
-                while j + 8 <= stop {
-                    let p = base + j
-                    let classes = table[Int(p[0])] | table[Int(p[1])] | table[Int(p[2])] | table[Int(p[3])]
-                        | table[Int(p[4])] | table[Int(p[5])] | table[Int(p[6])] | table[Int(p[7])]
-                    if classes != 0 { break }
-                    j += 8
-                }
-                while j < stop && table[Int(base[j])] == 0 { j += 1 }
-                if j > i {
-                    guard hasRecord else { throw .sequenceBeforeHeader(file: path, line: lineNumber) }
-                    bases.append(contentsOf: UnsafeBufferPointer(start: base + i, count: j - i))
-                }
-                if j < stop {
-                    let byte = base[j]
-                    switch NucleotideAlphabet.ByteClass(rawValue: table[Int(byte)])! {
-                    case .residue, .whitespace:
-                        break
-                    case .invalid where hasRecord:
-                        throw .invalidCharacter(file: path, line: lineNumber, column: column(at: j), byte: byte)
-                    case .invalid, .binary:
-                        throw notFASTA(byte, at: j)
-                    }
-                    j += 1
-                }
-                i = j
-            }
+        defer {
+            swap(&bases, &sequence)
+            position = i
+            lineNumber = line
+            lineStart = lineBegin
+            atLineStart = !midLine
         }
-        position = stop
-        if newline != nil {
-            position += 1
-            startLine()
+        let hasRecord = open != nil
+        let offset = blockOffset
+        try NucleotideAlphabet.classTable.withUnsafeBufferPointer { table throws(FASTAError) in
+            while true {
+                let newline = memchr(base + i, 0x0A, end - i)
+                let stop = newline.map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? end
+                while i < stop {
+                    // The longest run of residues from i, appended in one copy. Eight bytes per test while the
+                    // table's classes OR to 0 (all residues), then byte by byte to the first non-residue.
+                    var j = i
+                    while j + 8 <= stop {
+                        let p = base + j
+                        let classes = table[Int(p[0])] | table[Int(p[1])] | table[Int(p[2])] | table[Int(p[3])]
+                            | table[Int(p[4])] | table[Int(p[5])] | table[Int(p[6])] | table[Int(p[7])]
+                        if classes != 0 { break }
+                        j += 8
+                    }
+                    while j < stop && table[Int(base[j])] == 0 { j += 1 }
+                    if j > i {
+                        guard hasRecord else { throw .sequenceBeforeHeader(file: path, line: line) }
+                        bases.append(contentsOf: UnsafeBufferPointer(start: base + i, count: j - i))
+                    }
+                    if j < stop {
+                        let byte = base[j]
+                        let column = offset + j - lineBegin + 1
+                        switch NucleotideAlphabet.ByteClass(rawValue: table[Int(byte)])! {
+                        case .residue, .whitespace:
+                            break
+                        case .invalid where hasRecord:
+                            throw .invalidCharacter(file: path, line: line, column: column, byte: byte)
+                        case .invalid, .binary:
+                            throw notFASTA(byte, line: line, column: column)
+                        }
+                        j += 1
+                    }
+                    i = j
+                }
+                guard newline != nil else { return }  // the line continues in the next block
+                i = stop + 1
+                line += 1
+                lineBegin = offset + i
+                midLine = false
+                if i == end || base[i] == UInt8(ascii: ">") || base[i] == UInt8(ascii: ";") { return }
+                midLine = true
+            }
         }
     }
 
-    private func notFASTA(_ byte: UInt8, at index: Int) -> FASTAError {
+    private func notFASTA(_ byte: UInt8, line: Int, column: Int) -> FASTAError {
         var found = describeByte(byte)
         if NucleotideAlphabet.classify(byte) == .binary { found += " (binary data)" }
-        if byte == UInt8(ascii: "@") && lineNumber == 1 { found += " (FASTQ? only FASTA is read)" }
-        return .notFASTA(file: path, line: lineNumber, column: column(at: index), found: found)
+        if byte == UInt8(ascii: "@") && line == 1 { found += " (FASTQ? only FASTA is read)" }
+        return .notFASTA(file: path, line: line, column: column, found: found)
     }
 
     /// Copies the line at `position` (which may continue in later blocks) into `header`, without its '\n'.
