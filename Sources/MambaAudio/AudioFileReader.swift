@@ -1,0 +1,304 @@
+// Reads any format libsndfile decodes (WAV, FLAC, OGG/Vorbis, AIFF, ...) as Float32: whole, by frame range,
+// or in fixed-size chunks with constant memory.
+import CSndFile
+import Foundation
+
+/// How a read returns the channels of a multi-channel file.
+public enum ChannelMix: Sendable, Equatable {
+    /// All channels, interleaved: `samples[frame * channels + channel]`.
+    case interleaved
+    /// One channel: the mean of all channels in each frame.
+    case mono
+}
+
+/// An open audio file (or in-memory audio bytes), decoded by libsndfile.
+///
+/// Samples come as Float32: integer PCM is scaled into [-1, 1) (`SFC_SET_NORM_FLOAT`); float files are passed on
+/// as stored, so they may exceed ±1. A NaN or infinite sample is an `AudioError.nonFiniteSample` naming the frame
+/// and channel, unless the reader was opened with `allowNonFiniteSamples: true`.
+///
+/// Reads seek to the frames they need, so whole reads, range reads, chunk iterators and statistics may be mixed
+/// freely on one reader. A reader is not safe to use from two threads at once: open one per thread.
+public final class AudioFileReader {
+    /// The file's header: rate, channels, frames, format.
+    public let info: AudioInfo
+    /// Whether NaN and infinite samples are passed on instead of raising `AudioError.nonFiniteSample`.
+    public let allowsNonFiniteSamples: Bool
+
+    private let handle: OpaquePointer
+    /// Keeps the bytes of an in-memory file alive while libsndfile holds a raw pointer to them.
+    private let byteSource: InMemoryByteSource?
+    /// The frame `sf_readf_float` returns next; nil when unknown (after a failed read or seek).
+    private var position: Int? = 0
+    /// One block of interleaved samples, reused by every read: a range of any length is decoded block by block.
+    private let scratch: UnsafeMutableBufferPointer<Float>
+    private let scratchFrames: Int
+
+    /// Samples decoded per block: 64 Ki Float32 = 256 KiB, small enough for L2, large enough to amortise calls.
+    private static let blockSamples = 1 << 16
+    /// The most samples reserved up front for a whole or range read. A corrupt compressed header may announce
+    /// billions of frames; beyond this bound the result grows as data actually arrives, so a lie costs no memory.
+    private static let maxReservedSamples = 1 << 24
+
+    /// Opens the audio file at `path` and reads its header.
+    ///
+    /// - Throws: `AudioError.fileNotFound`, `.unreadable` (a folder, no permission), `.unsupportedFormat` (not audio,
+    ///   an empty file, an encoding libsndfile lacks) or `.malformedFile` (a broken header), with libsndfile's message.
+    public convenience init(path: String, allowNonFiniteSamples: Bool = false) throws(AudioError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .fileNotFound(path: path)
+        }
+        if isDirectory.boolValue {
+            throw .unreadable(path: path, reason: "it is a folder, expected an audio file")
+        }
+        // libsndfile reports an empty file as "Format not recognised."; say what is actually wrong.
+        if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size == 0 {
+            throw .unsupportedFormat(path: path, reason: "the file is empty (0 bytes)")
+        }
+        var sfInfo = SF_INFO()
+        let handle = try openSndfile(path: path) { sf_open(path, Int32(SFM_READ), &sfInfo) }
+        try self.init(handle: handle, sfInfo: sfInfo, path: path, byteSource: nil,
+                      allowNonFiniteSamples: allowNonFiniteSamples)
+    }
+
+    /// Opens audio held in memory (the bytes of a WAV, FLAC, ... file) through libsndfile's virtual I/O.
+    ///
+    /// - Parameter name: used in place of a path in `info` and in error messages.
+    /// - Throws: as `init(path:)`, except `.fileNotFound` and `.unreadable`.
+    public convenience init(bytes: [UInt8], name: String = "<memory>", allowNonFiniteSamples: Bool = false)
+        throws(AudioError)
+    {
+        if bytes.isEmpty {
+            throw .unsupportedFormat(path: name, reason: "the data is empty (0 bytes)")
+        }
+        let source = InMemoryByteSource(bytes)
+        var callbacks = InMemoryByteSource.callbacks
+        var sfInfo = SF_INFO()
+        let handle = try openSndfile(path: name) {
+            sf_open_virtual(&callbacks, Int32(SFM_READ), &sfInfo, Unmanaged.passUnretained(source).toOpaque())
+        }
+        try self.init(handle: handle, sfInfo: sfInfo, path: name, byteSource: source,
+                      allowNonFiniteSamples: allowNonFiniteSamples)
+    }
+
+    private init(handle: OpaquePointer, sfInfo: SF_INFO, path: String, byteSource: InMemoryByteSource?,
+                 allowNonFiniteSamples: Bool) throws(AudioError)
+    {
+        // libsndfile checks these for the formats it knows; a reader must never divide by a zero it missed.
+        guard sfInfo.channels >= 1, sfInfo.samplerate >= 1, sfInfo.frames >= 0 else {
+            sf_close(handle)
+            throw .malformedFile(
+                path: path,
+                reason: "header gives \(sfInfo.channels) channels, \(sfInfo.samplerate) Hz, \(sfInfo.frames) frames; "
+                    + "expected at least 1 channel and 1 Hz")
+        }
+        // SF_COUNT_MAX is libsndfile's "length unknown" (a stream without a length field).
+        guard sfInfo.frames < Int64.max else {
+            sf_close(handle)
+            throw .malformedFile(path: path, reason: "the header does not give the number of frames")
+        }
+        sf_command(handle, Int32(SFC_SET_NORM_FLOAT), nil, Int32(SF_TRUE))
+        self.handle = handle
+        self.byteSource = byteSource
+        self.allowsNonFiniteSamples = allowNonFiniteSamples
+        self.info = AudioInfo(
+            path: path, sampleRate: Int(sfInfo.samplerate), channels: Int(sfInfo.channels), frames: Int(sfInfo.frames),
+            formatName: formatName(sndfileFormat: sfInfo.format))
+        self.scratchFrames = max(1, Self.blockSamples / info.channels)
+        self.scratch = .allocate(capacity: scratchFrames * info.channels)
+    }
+
+    deinit {
+        sf_close(handle)
+        scratch.deallocate()
+    }
+
+    // MARK: - Reading
+
+    /// The whole file as one buffer.
+    ///
+    /// - Throws: `AudioError.noFrames` for a file without frames; `.readFailed` when the data ends before the
+    ///   frames the header announced; `.nonFiniteSample` (unless allowed).
+    public func read(channels mix: ChannelMix = .interleaved) throws(AudioError) -> AudioBuffer {
+        guard info.frames > 0 else { throw .noFrames(path: info.path) }
+        return try read(frames: 0..<info.frames, channels: mix)
+    }
+
+    /// Frames `range` (counted from 0), decoded after a seek: the frames before it are not decoded.
+    /// An empty range gives an empty buffer.
+    ///
+    /// - Throws: `AudioError.frameRangeOutOfBounds` when `range` reaches outside `0..<info.frames`; `.readFailed`;
+    ///   `.nonFiniteSample` (unless allowed).
+    public func read(frames range: Range<Int>, channels mix: ChannelMix = .interleaved) throws(AudioError)
+        -> AudioBuffer
+    {
+        guard range.lowerBound >= 0, range.upperBound <= info.frames else {
+            throw .frameRangeOutOfBounds(path: info.path, requested: range, frameCount: info.frames)
+        }
+        let outputChannels = mix == .mono ? 1 : info.channels
+        var samples: [Float] = []
+        samples.reserveCapacity(min(range.count * outputChannels, Self.maxReservedSamples))
+        var frame = range.lowerBound
+        while frame < range.upperBound {
+            let count = min(scratchFrames, range.upperBound - frame)
+            try decodeBlock(frames: frame..<(frame + count))
+            if mix == .mono { mixToMonoInPlace(frames: count) }
+            samples.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<(count * outputChannels)]))
+            frame += count
+        }
+        return AudioBuffer(validated: samples, channels: outputChannels, sampleRate: info.sampleRate)
+    }
+
+    /// An iterator over consecutive chunks of `frames` frames each (the last one shorter), for recordings too long
+    /// to hold in memory: memory stays at one chunk whatever the file's length.
+    ///
+    /// ```swift
+    /// var chunks = try reader.chunks(frames: 16_000, channels: .mono)
+    /// while let chunk = try chunks.next() { process(chunk.samples) }
+    /// ```
+    /// - Throws: `AudioError.invalidArgument` when `frames` is below 1; `.noFrames` for a file without frames.
+    public func chunks(frames: Int, channels mix: ChannelMix = .interleaved) throws(AudioError) -> AudioChunks {
+        guard frames >= 1 else {
+            throw .invalidArgument("a chunk must hold at least 1 frame, got \(frames)")
+        }
+        guard info.frames > 0 else { throw .noFrames(path: info.path) }
+        return AudioChunks(reader: self, chunkFrames: frames, channels: mix)
+    }
+
+    /// Peak and RMS over every sample of every channel, decoded block by block (constant memory).
+    ///
+    /// - Throws: `AudioError.noFrames`, `.readFailed`, `.nonFiniteSample` (unless allowed: then the statistics are
+    ///   NaN or infinite as the samples are).
+    public func statistics() throws(AudioError) -> AudioStatistics {
+        guard info.frames > 0 else { throw .noFrames(path: info.path) }
+        var accumulator = AudioStatistics.Accumulator()
+        var frame = 0
+        while frame < info.frames {
+            let count = min(scratchFrames, info.frames - frame)
+            try decodeBlock(frames: frame..<(frame + count))
+            accumulator.add(UnsafeBufferPointer(rebasing: scratch[0..<(count * info.channels)]))
+            frame += count
+        }
+        return accumulator.result
+    }
+
+    // MARK: - Decoding one block
+
+    /// Decodes `frames` (at most `scratchFrames` of them) into `scratch`, interleaved, and checks them.
+    private func decodeBlock(frames: Range<Int>) throws(AudioError) {
+        if position != frames.lowerBound {
+            let landed = sf_seek(handle, sf_count_t(frames.lowerBound), Int32(SEEK_SET))
+            guard landed == frames.lowerBound else {
+                position = nil
+                throw .readFailed(
+                    path: info.path, frame: frames.lowerBound,
+                    reason: "seek to frame \(frames.lowerBound) failed (\(String(cString: sf_strerror(handle))))")
+            }
+            position = frames.lowerBound
+        }
+        var done = 0
+        while done < frames.count {
+            let got = Int(sf_readf_float(handle, scratch.baseAddress! + done * info.channels,
+                                         sf_count_t(frames.count - done)))
+            if got <= 0 { break }
+            done += got
+        }
+        guard done == frames.count else {
+            position = nil
+            let code = sf_error(handle)
+            let detail = code != 0 ? " (\(String(cString: sf_strerror(handle))))" : ""
+            throw .readFailed(
+                path: info.path, frame: frames.lowerBound + done,
+                reason: "the header announces \(info.frames) frames but the audio data ends at frame "
+                    + "\(frames.lowerBound + done)\(detail): the file is truncated or corrupt")
+        }
+        position = frames.upperBound
+        if !allowsNonFiniteSamples,
+           let index = firstNonFiniteIndex(UnsafeBufferPointer(rebasing: scratch[0..<(done * info.channels)]))
+        {
+            throw .nonFiniteSample(
+                path: info.path, frame: frames.lowerBound + index / info.channels, channel: index % info.channels,
+                value: scratch[index])
+        }
+    }
+
+    /// Replaces the first `frames` frames of `scratch` by their channel means, packed at its start. In place is
+    /// safe: frame f's mean goes to index f <= f * channels, after all of frame f's samples have been read.
+    private func mixToMonoInPlace(frames: Int) {
+        let channels = info.channels
+        guard channels > 1 else { return }
+        let scale = 1 / Float(channels)
+        for f in 0..<frames {
+            var sum: Float = 0
+            for c in 0..<channels { sum += scratch[f * channels + c] }
+            scratch[f] = sum * scale
+        }
+    }
+}
+
+/// Consecutive chunks of a file, each an `AudioBuffer` of `chunkFrames` frames (the last one shorter).
+///
+/// Not a `Sequence`: `IteratorProtocol.next()` cannot throw, and a read error in the middle of a recording must
+/// not end a `for` loop as if the file were over. Iterate with `while let chunk = try chunks.next() { ... }`.
+public struct AudioChunks {
+    /// Frames per chunk (the last chunk may be shorter).
+    public let chunkFrames: Int
+    /// Whether chunks keep all channels or mix them to mono.
+    public let channels: ChannelMix
+    private let reader: AudioFileReader
+    private var nextFrame = 0
+
+    init(reader: AudioFileReader, chunkFrames: Int, channels: ChannelMix) {
+        self.reader = reader
+        self.chunkFrames = chunkFrames
+        self.channels = channels
+    }
+
+    /// The next chunk, or nil after the last one.
+    ///
+    /// - Throws: `AudioError.readFailed` or `.nonFiniteSample` (unless allowed) for the chunk's frames.
+    public mutating func next() throws(AudioError) -> AudioBuffer? {
+        guard nextFrame < reader.info.frames else { return nil }
+        let end = min(nextFrame + chunkFrames, reader.info.frames)
+        let chunk = try reader.read(frames: nextFrame..<end, channels: channels)
+        nextFrame = end
+        return chunk
+    }
+}
+
+// MARK: - libsndfile plumbing
+
+/// libsndfile reports a failed open through a process-wide error code and message (`sf_error(NULL)`,
+/// `sf_strerror(NULL)`); opens are serialised so that the message read is the one for this open.
+private let sndfileOpenLock = NSLock()
+
+/// Runs `open` (an `sf_open` or `sf_open_virtual` call) and turns a NULL result into a typed error carrying
+/// libsndfile's message.
+private func openSndfile(path: String, _ open: () -> OpaquePointer?) throws(AudioError) -> OpaquePointer {
+    sndfileOpenLock.lock()
+    defer { sndfileOpenLock.unlock() }
+    if let handle = open() { return handle }
+    let code = Int(sf_error(nil))
+    let message = String(cString: sf_strerror(nil))
+    switch code {
+    case SF_ERR_SYSTEM:
+        throw .unreadable(path: path, reason: message)
+    case SF_ERR_UNRECOGNISED_FORMAT, SF_ERR_UNSUPPORTED_ENCODING:
+        throw .unsupportedFormat(path: path, reason: message)
+    default:
+        // SF_ERR_MALFORMED_FILE and libsndfile's many format-specific codes ("No 'data' chunk marker.", ...)
+        throw .malformedFile(path: path, reason: message)
+    }
+}
+
+/// The index of the first NaN or infinity in `samples`, or nil.
+private func firstNonFiniteIndex(_ samples: UnsafeBufferPointer<Float>) -> Int? {
+    // A Float is non-finite exactly when its 8 exponent bits are all set. The max of the exponent fields is an
+    // integer reduction the compiler vectorises; only a block that has one pays for the search.
+    let exponentMask: UInt32 = 0x7F80_0000
+    var largestExponent: UInt32 = 0
+    for x in samples { largestExponent = max(largestExponent, x.bitPattern & exponentMask) }
+    guard largestExponent == exponentMask else { return nil }
+    return samples.firstIndex { !$0.isFinite }
+}
