@@ -57,7 +57,7 @@ public final class AudioFileReader {
             throw .unsupportedFormat(path: path, reason: "the file is empty (0 bytes)")
         }
         var sfInfo = SF_INFO()
-        let handle = try openSndfile(path: path) { sf_open(path, Int32(SFM_READ), &sfInfo) }
+        let handle = try openForReading(path: path) { sf_open(path, Int32(SFM_READ), &sfInfo) }
         try self.init(handle: handle, sfInfo: sfInfo, path: path, byteSource: nil,
                       allowNonFiniteSamples: allowNonFiniteSamples)
     }
@@ -75,7 +75,7 @@ public final class AudioFileReader {
         let source = InMemoryByteSource(bytes)
         var callbacks = InMemoryByteSource.callbacks
         var sfInfo = SF_INFO()
-        let handle = try openSndfile(path: name) {
+        let handle = try openForReading(path: name) {
             sf_open_virtual(&callbacks, Int32(SFM_READ), &sfInfo, Unmanaged.passUnretained(source).toOpaque())
         }
         try self.init(handle: handle, sfInfo: sfInfo, path: name, byteSource: source,
@@ -267,38 +267,21 @@ public struct AudioChunks {
     }
 }
 
-// MARK: - libsndfile plumbing
-
-/// libsndfile reports a failed open through a process-wide error code and message (`sf_error(NULL)`,
-/// `sf_strerror(NULL)`); opens are serialised so that the message read is the one for this open.
-private let sndfileOpenLock = NSLock()
-
-/// Runs `open` (an `sf_open` or `sf_open_virtual` call) and turns a NULL result into a typed error carrying
-/// libsndfile's message.
-private func openSndfile(path: String, _ open: () -> OpaquePointer?) throws(AudioError) -> OpaquePointer {
-    sndfileOpenLock.lock()
-    defer { sndfileOpenLock.unlock() }
-    if let handle = open() { return handle }
-    let code = Int(sf_error(nil))
-    let message = String(cString: sf_strerror(nil))
-    switch code {
-    case SF_ERR_SYSTEM:
-        throw .unreadable(path: path, reason: message)
-    case SF_ERR_UNRECOGNISED_FORMAT, SF_ERR_UNSUPPORTED_ENCODING:
-        throw .unsupportedFormat(path: path, reason: message)
-    default:
-        // SF_ERR_MALFORMED_FILE and libsndfile's many format-specific codes ("No 'data' chunk marker.", ...)
-        throw .malformedFile(path: path, reason: message)
+/// Runs `open` (an `sf_open` or `sf_open_virtual` call for reading) and turns a NULL result into a typed error
+/// carrying libsndfile's message.
+private func openForReading(path: String, _ open: () -> OpaquePointer?) throws(AudioError) -> OpaquePointer {
+    switch openSndfile(open) {
+    case .success(let handle):
+        return handle
+    case .failure(let failure):
+        switch failure.code {
+        case SF_ERR_SYSTEM:
+            throw .unreadable(path: path, reason: failure.message)
+        case SF_ERR_UNRECOGNISED_FORMAT, SF_ERR_UNSUPPORTED_ENCODING:
+            throw .unsupportedFormat(path: path, reason: failure.message)
+        default:
+            // SF_ERR_MALFORMED_FILE and libsndfile's many format-specific codes ("No 'data' chunk marker.", ...)
+            throw .malformedFile(path: path, reason: failure.message)
+        }
     }
-}
-
-/// The index of the first NaN or infinity in `samples`, or nil.
-private func firstNonFiniteIndex(_ samples: UnsafeBufferPointer<Float>) -> Int? {
-    // A Float is non-finite exactly when its 8 exponent bits are all set. The max of the exponent fields is an
-    // integer reduction the compiler vectorises; only a block that has one pays for the search.
-    let exponentMask: UInt32 = 0x7F80_0000
-    var largestExponent: UInt32 = 0
-    for x in samples { largestExponent = max(largestExponent, x.bitPattern & exponentMask) }
-    guard largestExponent == exponentMask else { return nil }
-    return samples.firstIndex { !$0.isFinite }
 }
