@@ -16,13 +16,15 @@ import Darwin
 /// `path` (an atomic replace), so a reader never sees a half-written file and a failure leaves nothing behind.
 /// A writer dropped before `finish()` removes its temporary file.
 ///
-/// Files past 4 GiB, where the RIFF size fields overflow, are written as RF64; smaller ones as plain WAV
-/// (libsndfile's `SFC_RF64_AUTO_DOWNGRADE`).
+/// The output is plain RIFF WAV (format tag 1 or 3, not WAVE_FORMAT_EXTENSIBLE), which every reader accepts. Its
+/// 32-bit size fields limit the audio data to 4 GiB: about 37 hours of 16 kHz mono PCM16, 6 hours of 48 kHz stereo
+/// Float32; a write past that limit fails.
 public final class AudioFileWriter {
     /// The sample encoding of the file.
     public enum SampleFormat: Sendable, Equatable {
-        /// Signed 16-bit integers. Samples outside [-1, 1] are clipped to full scale (not wrapped around);
-        /// x is stored as round(x * 32768), limited to [-32768, 32767].
+        /// Signed 16-bit integers. Samples outside [-1, 1] are clipped to full scale (not wrapped around):
+        /// x is stored as x * 32768 rounded to the nearest integer (ties to even), limited to [-32768, 32767],
+        /// so reading back gives x within half a step (2^-16) for x in [-1, 32767/32768].
         case pcm16
         /// IEEE Float32, stored exactly as given (values beyond ±1 are kept).
         case float32
@@ -42,6 +44,10 @@ public final class AudioFileWriter {
     private var handle: OpaquePointer?
     private let temporaryPath: String
     private var finished = false
+    /// The most frames the 4 GiB of a WAV file's data can hold, header chunks included (`PEAK` grows with channels).
+    private let maxFrames: Int
+    /// PCM16 conversion buffer of 64 Ki samples, allocated on the first `pcm16` write: see `writePCM16`.
+    private var pcmBlock: [Int16] = []
 
     /// Opens a temporary file beside `path` for writing.
     ///
@@ -67,9 +73,11 @@ public final class AudioFileWriter {
         self.format = format
 
         let subtype = format == .pcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT
+        let bytesPerSample = format == .pcm16 ? 2 : 4
+        self.maxFrames = (Int(UInt32.max) - 1024 - 8 * channels) / (channels * bytesPerSample)
         var sfInfo = SF_INFO(
             frames: 0, samplerate: Int32(sampleRate), channels: Int32(channels),
-            format: Int32(SF_FORMAT_RF64 | subtype), sections: 0, seekable: 0)
+            format: Int32(SF_FORMAT_WAV | subtype), sections: 0, seekable: 0)
         guard sf_format_check(&sfInfo) == Int32(SF_TRUE) else {
             throw .writeFailed(
                 path: path, reason: "libsndfile cannot write \(channels) channels at \(sampleRate) Hz in this format")
@@ -81,10 +89,6 @@ public final class AudioFileWriter {
         case .failure(let failure):
             throw .writeFailed(path: path, reason: "cannot create \(temporaryPath): \(failure.message)")
         }
-        // Both must be set before the first sample is written.
-        sf_command(handle, Int32(SFC_RF64_AUTO_DOWNGRADE), nil, Int32(SF_TRUE))
-        // Without clipping libsndfile converts 1.5 to a wrapped-around negative integer.
-        sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
     }
 
     deinit {
@@ -98,8 +102,8 @@ public final class AudioFileWriter {
     ///
     /// - Throws: `AudioError.invalidArgument` when `samples.count` is not a whole number of frames;
     ///   `.nonFiniteSample` naming the frame (counted in the output file) and channel of a NaN or infinity, in which
-    ///   case nothing of `samples` is written and the writer stays usable; `.writeFailed` on an I/O error (disk full),
-    ///   after which the temporary file is removed and the writer is unusable.
+    ///   case nothing of `samples` is written and the writer stays usable; `.writeFailed` on an I/O error (disk full)
+    ///   or past the 4 GiB WAV limit, after which the temporary file is removed and the writer is unusable.
     public func write(_ samples: [Float]) throws(AudioError) {
         guard let handle else {
             throw .writeFailed(path: path, reason: finished ? "the file was already finished" : "an earlier write failed")
@@ -110,22 +114,53 @@ public final class AudioFileWriter {
                     + "(\(samples.count % channels) left over)")
         }
         let frames = samples.count / channels
-        let result: Result<Int, AudioError> = samples.withUnsafeBufferPointer { buffer in
-            if let index = firstNonFiniteIndex(buffer) {
-                return .failure(.nonFiniteSample(
-                    path: path, frame: framesWritten + index / channels, channel: index % channels,
-                    value: buffer[index]))
-            }
-            guard let base = buffer.baseAddress else { return .success(0) }
-            return .success(Int(sf_writef_float(handle, base, sf_count_t(frames))))
+        if let index = samples.withUnsafeBufferPointer(firstNonFiniteIndex) {
+            throw .nonFiniteSample(
+                path: path, frame: framesWritten + index / channels, channel: index % channels, value: samples[index])
         }
-        let written = try result.get()
+        guard framesWritten + frames <= maxFrames else {
+            abandon()
+            throw .writeFailed(
+                path: path,
+                reason: "a WAV file holds at most \(maxFrames) frames of \(channels) channels in this format "
+                    + "(4 GiB of data); this write would make \(framesWritten + frames)")
+        }
+        let written: Int
+        switch format {
+        case .float32:
+            written = samples.withUnsafeBufferPointer { Int(sf_writef_float(handle, $0.baseAddress!, sf_count_t(frames))) }
+        case .pcm16:
+            written = writePCM16(samples, frames: frames, to: handle)
+        }
         guard written == frames else {
             let message = String(cString: sf_strerror(handle))
             abandon()
             throw .writeFailed(path: path, reason: "wrote \(written) of \(frames) frames (\(message))")
         }
         framesWritten += frames
+    }
+
+    /// Quantises and writes block by block; returns the frames written (fewer only on an I/O error).
+    ///
+    /// libsndfile's own clipping float-to-short conversion rounds toward minus infinity (its result is an int
+    /// shifted right by 16: -0.9 becomes -29492, not -29491), a bias of half a step; rounding here keeps the error
+    /// within half a step and centred.
+    private func writePCM16(_ samples: [Float], frames: Int, to handle: OpaquePointer) -> Int {
+        let blockFrames = max(1, (1 << 16) / channels)
+        if pcmBlock.isEmpty { pcmBlock = [Int16](repeating: 0, count: blockFrames * channels) }
+        var done = 0
+        while done < frames {
+            let count = min(blockFrames, frames - done)
+            let got = pcmBlock.withUnsafeMutableBufferPointer { block in
+                samples.withUnsafeBufferPointer { source in
+                    for i in 0..<(count * channels) { block[i] = quantize(source[done * channels + i]) }
+                    return Int(sf_writef_short(handle, block.baseAddress!, sf_count_t(count)))
+                }
+            }
+            done += got
+            if got < count { break }
+        }
+        return done
     }
 
     /// Appends a buffer, whose channel count and sample rate must match the writer's.
@@ -181,4 +216,10 @@ public final class AudioFileWriter {
         }
         handle = nil
     }
+}
+
+/// x * 32768 rounded to the nearest integer (ties to even) and clipped to the Int16 range; x must be finite.
+@inline(__always)
+func quantize(_ x: Float) -> Int16 {
+    Int16(min(max((x * 32768).rounded(.toNearestOrEven), -32768), 32767))
 }
