@@ -35,6 +35,8 @@ public final class AudioFileReader {
 
     private let origin: Origin
     private var handle: OpaquePointer
+    /// libsndfile's `SF_INFO.format` code, to recognise the same stream when it is opened again.
+    private let sndfileFormat: Int32
     /// Whether `sf_seek` lands on exactly the samples a decode from the start gives (see `hasExactSeek`).
     private let seeksExactly: Bool
     /// The frame `sf_readf_float` returns next; nil when unknown (after a failed read or seek).
@@ -99,6 +101,7 @@ public final class AudioFileReader {
         }
         self.origin = origin
         self.handle = handle
+        self.sndfileFormat = sfInfo.format
         self.seeksExactly = hasExactSeek(sndfileFormat: sfInfo.format)
         self.allowsNonFiniteSamples = allowNonFiniteSamples
         self.info = AudioInfo(
@@ -204,6 +207,11 @@ public final class AudioFileReader {
 
     /// Decodes `frames` (at most `scratchFrames` of them) into `scratch`, interleaved, and checks them.
     private func decodeBlock(frames: Range<Int>) throws(AudioError) {
+        if position == nil {
+            // After a failed read or seek the decoder's state is unknown (libFLAC refuses to seek after a truncated
+            // frame): start again from a fresh stream.
+            try reopen()
+        }
         if position != frames.lowerBound {
             if seeksExactly {
                 let landed = sf_seek(handle, sf_count_t(frames.lowerBound), Int32(SEEK_SET))
@@ -250,13 +258,8 @@ public final class AudioFileReader {
     /// here: 38 % of random Vorbis seeks, 56 % of mono MP3 and 5 % of stereo Opus seeks gave other samples than a
     /// full decode), so exact positioning costs decoding everything before the target.
     private func seekByDecoding(to target: Int) throws(AudioError) {
-        if position == nil || position! > target {
-            let (fresh, _) = try Self.open(origin, name: info.path)
-            sf_close(handle)
-            handle = fresh
-            position = 0
-        }
-        var current = position!
+        if position == nil || position! > target { try reopen() }
+        var current = position ?? 0
         while current < target {
             let got = Int(sf_readf_float(handle, scratch.baseAddress!, sf_count_t(min(scratchFrames, target - current))))
             guard got > 0 else {
@@ -269,6 +272,25 @@ public final class AudioFileReader {
             current += got
         }
         position = current
+    }
+
+    /// Replaces the handle with a freshly opened one at frame 0.
+    private func reopen() throws(AudioError) {
+        let (fresh, sfInfo) = try Self.open(origin, name: info.path)
+        // A file replaced on disk since it was opened must not be read with the old header: more channels than
+        // the scratch block was sized for would overrun it.
+        guard Int(sfInfo.channels) == info.channels, Int(sfInfo.samplerate) == info.sampleRate,
+              Int(sfInfo.frames) == info.frames, sfInfo.format == sndfileFormat
+        else {
+            sf_close(fresh)
+            throw .readFailed(
+                path: info.path, frame: 0,
+                reason: "the file changed since it was opened (now \(sfInfo.channels) channels, \(sfInfo.samplerate) Hz, "
+                    + "\(sfInfo.frames) frames)")
+        }
+        sf_close(handle)
+        handle = fresh
+        position = 0
     }
 
     /// Replaces the first `frames` frames of `scratch` by their channel means, packed at its start. In place is
