@@ -158,13 +158,25 @@ public final class AudioFileReader {
         }
         let outputChannels = mix == .mono ? 1 : info.channels
         var samples: [Float] = []
-        samples.reserveCapacity(min(range.count * outputChannels, Self.maxReservedSamples))
+        // For fixed-size encodings libsndfile derives the frame count from the file's length, so it can be trusted
+        // for an exact reservation; a compressed header can lie, so there the array grows as data arrives.
+        let total = range.count * outputChannels
+        samples.reserveCapacity(seeksExactly ? total : min(total, Self.maxReservedSamples))
         var frame = range.lowerBound
         while frame < range.upperBound {
             let count = min(scratchFrames, range.upperBound - frame)
-            try decodeBlock(frames: frame..<(frame + count))
-            if mix == .mono { mixToMonoInPlace(frames: count) }
-            samples.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<(count * outputChannels)]))
+            let start = samples.count
+            samples.append(contentsOf: repeatElement(0, count: count * outputChannels))
+            try samples.withUnsafeMutableBufferPointer { (output) throws(AudioError) in
+                let destination = output.baseAddress! + start
+                if mix == .mono && info.channels > 1 {
+                    try decodeBlock(frames: frame..<(frame + count), into: scratch.baseAddress!)
+                    mixToMono(frames: count, into: destination)
+                } else {
+                    // Interleaved (or already mono): decode straight into the result, no copy.
+                    try decodeBlock(frames: frame..<(frame + count), into: destination)
+                }
+            }
             frame += count
         }
         return AudioBuffer(validated: samples, channels: outputChannels, sampleRate: info.sampleRate)
@@ -196,7 +208,7 @@ public final class AudioFileReader {
         var frame = 0
         while frame < info.frames {
             let count = min(scratchFrames, info.frames - frame)
-            try decodeBlock(frames: frame..<(frame + count))
+            try decodeBlock(frames: frame..<(frame + count), into: scratch.baseAddress!)
             accumulator.add(UnsafeBufferPointer(rebasing: scratch[0..<(count * info.channels)]))
             frame += count
         }
@@ -205,8 +217,9 @@ public final class AudioFileReader {
 
     // MARK: - Decoding one block
 
-    /// Decodes `frames` (at most `scratchFrames` of them) into `scratch`, interleaved, and checks them.
-    private func decodeBlock(frames: Range<Int>) throws(AudioError) {
+    /// Decodes `frames` (at most `scratchFrames` of them) into `destination` (room for `frames.count * channels`
+    /// floats), interleaved, and checks them.
+    private func decodeBlock(frames: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws(AudioError) {
         if position == nil {
             // After a failed read or seek the decoder's state is unknown (libFLAC refuses to seek after a truncated
             // frame): start again from a fresh stream.
@@ -228,7 +241,7 @@ public final class AudioFileReader {
         }
         var done = 0
         while done < frames.count {
-            let got = Int(sf_readf_float(handle, scratch.baseAddress! + done * info.channels,
+            let got = Int(sf_readf_float(handle, destination + done * info.channels,
                                          sf_count_t(frames.count - done)))
             if got <= 0 { break }
             done += got
@@ -244,11 +257,11 @@ public final class AudioFileReader {
         }
         position = frames.upperBound
         if !allowsNonFiniteSamples,
-           let index = firstNonFiniteIndex(UnsafeBufferPointer(rebasing: scratch[0..<(done * info.channels)]))
+           let index = firstNonFiniteIndex(UnsafeBufferPointer(start: destination, count: done * info.channels))
         {
             throw .nonFiniteSample(
                 path: info.path, frame: frames.lowerBound + index / info.channels, channel: index % info.channels,
-                value: scratch[index])
+                value: destination[index])
         }
     }
 
@@ -293,16 +306,14 @@ public final class AudioFileReader {
         position = 0
     }
 
-    /// Replaces the first `frames` frames of `scratch` by their channel means, packed at its start. In place is
-    /// safe: frame f's mean goes to index f <= f * channels, after all of frame f's samples have been read.
-    private func mixToMonoInPlace(frames: Int) {
+    /// Writes the mean of the channels of each of the first `frames` frames of `scratch` to `destination`.
+    private func mixToMono(frames: Int, into destination: UnsafeMutablePointer<Float>) {
         let channels = info.channels
-        guard channels > 1 else { return }
         let scale = 1 / Float(channels)
         for f in 0..<frames {
             var sum: Float = 0
             for c in 0..<channels { sum += scratch[f * channels + c] }
-            scratch[f] = sum * scale
+            destination[f] = sum * scale
         }
     }
 }
