@@ -39,6 +39,11 @@ public final class AudioFileReader {
     private let sndfileFormat: Int32
     /// Whether `sf_seek` lands on exactly the samples a decode from the start gives (see `hasExactSeek`).
     private let seeksExactly: Bool
+    /// Size of the encoded input in bytes: bounds how much a header's frame count is believed (see `read(frames:)`).
+    private let encodedByteCount: Int
+    /// Whether every sample takes at least one byte of the input (uncompressed encodings), so that honest files
+    /// have at most `encodedByteCount` samples.
+    private let isUncompressed: Bool
     /// The frame `sf_readf_float` returns next; nil when unknown (after a failed read or seek).
     private var position: Int? = 0
     /// One block of interleaved samples, reused by every read: a range of any length is decoded block by block.
@@ -47,9 +52,8 @@ public final class AudioFileReader {
 
     /// Samples decoded per block: 64 Ki Float32 = 256 KiB, small enough for L2, large enough to amortise calls.
     private static let blockSamples = 1 << 16
-    /// The most samples reserved up front for a whole or range read. A corrupt compressed header may announce
-    /// billions of frames; beyond this bound the result grows as data actually arrives, so a lie costs no memory.
-    private static let maxReservedSamples = 1 << 24
+    /// The fewest samples a read may reserve up front even when the input is small (16 Mi samples, 64 MiB).
+    private static let minimumReservationBound = 1 << 24
 
     /// Opens the audio file at `path` and reads its header.
     ///
@@ -64,10 +68,12 @@ public final class AudioFileReader {
             throw .unreadable(path: path, reason: "it is a folder, expected an audio file")
         }
         // libsndfile reports an empty file as "Format not recognised."; say what is actually wrong.
-        if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size == 0 {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        if size == 0 {
             throw .unsupportedFormat(path: path, reason: "the file is empty (0 bytes)")
         }
-        try self.init(origin: .file(path), name: path, allowNonFiniteSamples: allowNonFiniteSamples)
+        try self.init(origin: .file(path), name: path, byteCount: size ?? 0,
+                      allowNonFiniteSamples: allowNonFiniteSamples)
     }
 
     /// Opens audio held in memory (the bytes of a WAV, FLAC, ... file) through libsndfile's virtual I/O.
@@ -80,11 +86,11 @@ public final class AudioFileReader {
         if bytes.isEmpty {
             throw .unsupportedFormat(path: name, reason: "the data is empty (0 bytes)")
         }
-        try self.init(origin: .memory(InMemoryByteSource(bytes)), name: name,
+        try self.init(origin: .memory(InMemoryByteSource(bytes)), name: name, byteCount: bytes.count,
                       allowNonFiniteSamples: allowNonFiniteSamples)
     }
 
-    private init(origin: Origin, name: String, allowNonFiniteSamples: Bool) throws(AudioError) {
+    private init(origin: Origin, name: String, byteCount: Int, allowNonFiniteSamples: Bool) throws(AudioError) {
         let (handle, sfInfo) = try Self.open(origin, name: name)
         // libsndfile checks these for the formats it knows; a reader must never divide by a zero it missed.
         guard sfInfo.channels >= 1, sfInfo.samplerate >= 1, sfInfo.frames >= 0 else {
@@ -103,6 +109,8 @@ public final class AudioFileReader {
         self.handle = handle
         self.sndfileFormat = sfInfo.format
         self.seeksExactly = hasExactSeek(sndfileFormat: sfInfo.format)
+        self.isUncompressed = isUncompressedEncoding(sndfileFormat: sfInfo.format)
+        self.encodedByteCount = byteCount
         self.allowsNonFiniteSamples = allowNonFiniteSamples
         self.info = AudioInfo(
             path: name, sampleRate: Int(sfInfo.samplerate), channels: Int(sfInfo.channels), frames: Int(sfInfo.frames),
@@ -158,10 +166,7 @@ public final class AudioFileReader {
         }
         let outputChannels = mix == .mono ? 1 : info.channels
         var samples: [Float] = []
-        // For fixed-size encodings libsndfile derives the frame count from the file's length, so it can be trusted
-        // for an exact reservation; a compressed header can lie, so there the array grows as data arrives.
-        let total = range.count * outputChannels
-        samples.reserveCapacity(seeksExactly ? total : min(total, Self.maxReservedSamples))
+        samples.reserveCapacity(reservation(frames: range.count, channels: outputChannels))
         var frame = range.lowerBound
         while frame < range.upperBound {
             let count = min(scratchFrames, range.upperBound - frame)
@@ -213,6 +218,17 @@ public final class AudioFileReader {
             frame += count
         }
         return accumulator.result
+    }
+
+    /// How many samples to reserve for `frames` frames of `channels`: all of them when the input could hold them,
+    /// else a bound, beyond which the result grows as data actually arrives. A header may lie (a FLAC STREAMINFO
+    /// can announce 2^36 frames in a 100-byte file); believing it would abort on a failed allocation.
+    /// Uncompressed encodings store at least one byte per sample; compressed ones are given 2 samples per byte
+    /// (FLAC, Vorbis, Opus and MP3 at common rates decode to 0.5-12 samples per byte; more means regrowth).
+    private func reservation(frames: Int, channels: Int) -> Int {
+        let (wanted, overflow) = frames.multipliedReportingOverflow(by: channels)
+        let believable = max(Self.minimumReservationBound, isUncompressed ? encodedByteCount : 2 * encodedByteCount)
+        return overflow ? believable : min(wanted, believable)
     }
 
     // MARK: - Decoding one block
@@ -367,14 +383,26 @@ private func openForReading(path: String, _ open: () -> OpaquePointer?) throws(A
     }
 }
 
-/// Whether libsndfile's `sf_seek` is sample-exact for this encoding: uncompressed PCM, float, mu-law and A-law
-/// (fixed bytes per frame), and FLAC (libFLAC seeks to the sample). Everything else is positioned by decoding.
-private func hasExactSeek(sndfileFormat format: Int32) -> Bool {
+/// Whether every sample of this encoding takes at least one byte: PCM, float, mu-law and A-law, outside FLAC,
+/// OGG and MPEG containers.
+private func isUncompressedEncoding(sndfileFormat format: Int32) -> Bool {
+    let major = Int(format) & SF_FORMAT_TYPEMASK
+    return hasFixedSizeSamples(sndfileFormat: format) && major != SF_FORMAT_FLAC
+}
+
+/// Whether the subtype stores every sample in a fixed number of bytes, and the container does not compress it.
+private func hasFixedSizeSamples(sndfileFormat format: Int32) -> Bool {
     let major = Int(format) & SF_FORMAT_TYPEMASK
     let subtype = Int(format) & SF_FORMAT_SUBMASK
     let fixedSizeSubtypes = [SF_FORMAT_PCM_S8, SF_FORMAT_PCM_U8, SF_FORMAT_PCM_16, SF_FORMAT_PCM_24, SF_FORMAT_PCM_32,
                              SF_FORMAT_FLOAT, SF_FORMAT_DOUBLE, SF_FORMAT_ULAW, SF_FORMAT_ALAW]
-    guard fixedSizeSubtypes.contains(subtype) else { return false }
-    // OGG and MPEG never carry these subtypes; FLAC carries PCM subtypes and seeks exactly.
-    return major != SF_FORMAT_OGG && major != SF_FORMAT_MPEG
+    // OGG and MPEG never carry these subtypes in practice; a damaged header might claim it.
+    return fixedSizeSubtypes.contains(subtype) && major != SF_FORMAT_OGG && major != SF_FORMAT_MPEG
+}
+
+/// Whether libsndfile's `sf_seek` is sample-exact for this encoding: uncompressed PCM, float, mu-law and A-law
+/// (fixed bytes per frame), and FLAC (libFLAC seeks to the sample). Everything else is positioned by decoding.
+private func hasExactSeek(sndfileFormat format: Int32) -> Bool {
+    // FLAC keeps the PCM subtypes, so this covers it too.
+    hasFixedSizeSamples(sndfileFormat: format)
 }

@@ -121,6 +121,35 @@ struct MalformedInputTests {
         #expect(whole.frames == 20_000)
     }
 
+    @Test("a FLAC header announcing 2^36 frames costs no memory, only an error")
+    func lyingFLACHeader() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var bytes = try validFileBytes(format: SF_FORMAT_FLAC | SF_FORMAT_PCM_16, frames: 4000, in: folder,
+                                       name: "small.flac")
+        // "fLaC", a 4-byte block header, then STREAMINFO: its 36-bit total-samples field ends the 8 bytes at
+        // STREAMINFO offset 10 (file offset 18), i.e. the low nibble of file byte 21 and bytes 22...25.
+        try #require(bytes.count > 26 && bytes[0..<4] == [0x66, 0x4C, 0x61, 0x43])
+        bytes[21] |= 0x0F
+        for k in 22...25 { bytes[k] = 0xFF }
+        let reader = try AudioFileReader(bytes: bytes, name: "liar.flac")
+        #expect(reader.info.frames == (1 << 36) - 1)
+        #expect {
+            try reader.read()
+        } throws: { error in
+            guard case .readFailed(_, let frame, _) = error as? AudioError else { return false }
+            return frame == 4000
+        }
+        #expect(throws: AudioError.self) { try reader.statistics() }
+        // Chunks up to the real end come through; the one past it fails.
+        var chunks = try reader.chunks(frames: 1000)
+        var delivered = 0
+        #expect(throws: AudioError.self) {
+            while let chunk = try chunks.next() { delivered += chunk.frames }
+        }
+        #expect(delivered == 4000)
+    }
+
     @Test("a WAV file whose data is cut short reports the frames present")
     func truncatedWAVData() throws {
         let folder = try makeTemporaryDirectory()
