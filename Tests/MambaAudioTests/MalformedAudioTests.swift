@@ -312,14 +312,35 @@ struct NeverCrashTests {
                 }
             case 2:  // cut anywhere
                 bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &random)))
-            default:  // a size field set to its largest value
-                let at = Int.random(in: 0..<min(64, bytes.count - 4), using: &random)
-                for k in 0..<4 { bytes[at + k] = 0xFF }
+            default:  // bytes inserted or removed in the middle, shifting every offset after them
+                let at = Int.random(in: 0..<bytes.count, using: &random)
+                if Bool.random(using: &random) {
+                    bytes.insert(contentsOf: (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8(0) }, at: at)
+                } else {
+                    bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...8, using: &random)))
+                }
             }
             if exercise(bytes) != nil { failures += 1 }
         }
         // Most mutations must be caught; if none were, the mutations are not reaching the decoder.
         #expect(failures > 0)
+    }
+
+    @Test("every header field at its largest value: a result or a typed error", arguments: [
+        SF_FORMAT_WAV | SF_FORMAT_PCM_16, SF_FORMAT_AIFF | SF_FORMAT_PCM_16, SF_FORMAT_FLAC | SF_FORMAT_PCM_16,
+        SF_FORMAT_OGG | SF_FORMAT_VORBIS, SF_FORMAT_CAF | SF_FORMAT_FLOAT, SF_FORMAT_AU | SF_FORMAT_PCM_24,
+    ])
+    func saturatedHeaderFields(format: Int) throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let original = try validFileBytes(format: format, channels: 2, frames: 1000, in: folder, name: "seed")
+        // 5 bytes of 0xFF slid over the first 64 bytes, where sizes, counts and rates live: every 32- and 36-bit
+        // field (FLAC's total samples) is saturated at some offset.
+        for offset in 0..<min(64, original.count - 5) {
+            var bytes = original
+            for k in offset..<(offset + 5) { bytes[k] = 0xFF }
+            _ = exercise(bytes)
+        }
     }
 
     @Test("random bytes are a typed error")
