@@ -25,7 +25,8 @@ public enum AudioError: Error, CustomStringConvertible, Equatable, Sendable {
     case nonFiniteSample(path: String, frame: Int, channel: Int, value: Float)
     /// An argument outside what the function accepts (a chunk size of 0, samples not a whole number of frames, ...).
     case invalidArgument(String)
-    /// Writing `path` failed; nothing was left at `path` or beside it.
+    /// Writing `path` failed, or the writer was used after `finish()` or after an earlier failure. A failed
+    /// writer removes its temporary file and leaves `path` as it was.
     case writeFailed(path: String, reason: String)
 
     /// A one-line message naming the file, what was expected and what was found.
