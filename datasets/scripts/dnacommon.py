@@ -97,6 +97,10 @@ def parse_genbank(path):
                 in_origin = False
             elif in_origin:
                 seq_chunks.append("".join(line.split()[1:]))
+            elif in_features and not line.startswith("     "):
+                close_feature()  # a top-level keyword after the feature table (CONTIG, BASE COUNT)
+                feature = None
+                in_features = False
             elif in_features:
                 if len(line) > 5 and line[5] != " ":
                     close_feature()
