@@ -34,7 +34,7 @@ FESTIVAL_VOICES = [("ked", "voice_ked_diphone", "train", 5), ("slt", "voice_cmu_
 # The committed subset: how many espeak voices per split, how many festival renditions, and how many test voices
 # (espeak; the festival test voice always included) are also committed at the other sample rates.
 SUBSET = {"espeak_train": 20, "espeak_test": 8, "ked": 3, "slt": 2, "rates_espeak": 2, "rates_slt": 1,
-          "speech_train_s": 120.0, "speech_test_s": 30.0}
+          "speech_train_s": 105.0, "speech_test_s": 30.0}
 FLAC = ["flac", "--silent", "--force", "-8", "--no-padding", "--no-seektable"]
 TRIM = ["silence", "1", "0.005", "0.1%", "reverse", "silence", "1", "0.005", "0.1%", "reverse"]
 SPEECH_SEED = 6002
@@ -205,22 +205,26 @@ def build_speech(work, out_dir, full, tmp):
                     files.append(os.path.join(dirpath, name))
         files.sort()
         rng.shuffle(files)
-        # Files alternate into test until it has a fifth of the duration; the rest is train. Prompts of 1-12 s only:
-        # shorter ones are mostly single words, longer ones would dominate a small subset.
-        budget = {"train": SUBSET["speech_train_s"] / 2, "test": SUBSET["speech_test_s"] / 2}
+        # Every prompt of 1-12 s gets its side first, independently of the subset, so that the full build and the
+        # committed subset agree: in shuffled order, a prompt goes to test while test holds less than a fifth of the
+        # duration so far. Shorter prompts are mostly single words; longer ones would dominate a small subset.
         used = {"train": 0.0, "test": 0.0}
+        sided = []
         for path in files:
-            samples = flac_info(path)
-            seconds = samples / 8000.0
+            seconds = flac_info(path) / 8000.0
             if not 1.0 <= seconds <= 12.0:
                 continue
             split = "test" if used["test"] < used["train"] * 0.25 else "train"
-            if not full and used[split] + seconds > budget[split]:
-                other = "train" if split == "test" else "test"
-                if used[other] + seconds > budget[other]:
-                    continue
-                split = other
             used[split] += seconds
+            sided.append((split, seconds, path))
+        # The committed subset: the first prompts of each side, in the same shuffled order, that fit its budget.
+        budget = {"train": SUBSET["speech_train_s"] / 2, "test": SUBSET["speech_test_s"] / 2}
+        taken = {"train": 0.0, "test": 0.0}
+        for split, seconds, path in sided:
+            if not full:
+                if taken[split] + seconds > budget[split]:
+                    continue
+                taken[split] += seconds
             plan.append({"split": split, "lang": lang, "speaker": speaker, "package": package,
                          "source": os.path.relpath(path, base), "path": path})
     columns = ["file", "label", "speaker", "source", "sample_rate", "samples", "seconds"]
