@@ -10,7 +10,9 @@
 # The two alternate, REPETITIONS times each (default 3); medians and the ratio mambakit / peer are printed.
 #
 # Environment: MAMBAKIT_BIN (default .build/release/mambakit), PYTHON (default /opt/refvenv/bin/python),
-# REPETITIONS (default 3). Build first: swift build -c release (-Xswiftc -target-cpu -Xswiftc native for speed).
+# REPETITIONS (default 3), OMP_WAIT_POLICY for the peer (default PASSIVE: on this shared 2-core machine, with
+# libgomp's default spinning, torch with 2 threads ran 10x slower than with PASSIVE whenever other processes
+# were busy; idle, the two are close). The load average before and after is printed: it matters here. Build first: swift build -c release (-Xswiftc -target-cpu -Xswiftc native for speed).
 set -euo pipefail
 
 usage() { echo "usage: $0 forward|train [--batch B --length L --d-model D --layers N --d-state S --expand E --threads T --vocab V]" >&2; exit 64; }
@@ -36,13 +38,16 @@ tokens_per_second() {
     || { echo "error: no JSON with tokens_per_second from '$*':" >&2; echo "$output" >&2; return 1; }
 }
 
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (OMP_WAIT_POLICY=$OMP_WAIT_POLICY)" >&2
 ours=(); peers=()
 for ((i = 1; i <= repetitions; i++)); do
   ours+=("$(tokens_per_second "$mambakit" bench "$mode" --json "$@")")
   peers+=("$(tokens_per_second "$python" "$peer_script" --json "$@")")
-  echo "repetition $i: mambakit ${ours[-1]} tokens/s, $peer_name ${peers[-1]} tokens/s" >&2
+  printf 'repetition %d: mambakit %.1f tokens/s, %s %.1f tokens/s\n' "$i" "${ours[-1]}" "$peer_name" "${peers[-1]}" >&2
 done
 
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$python" - "$mode" "$peer_name" "${#ours[@]}" "${ours[@]}" "${peers[@]}" <<'PY'
 import statistics, sys
 mode, peer_name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
