@@ -122,6 +122,8 @@ def write_case(name: str, spec: dict, folder: Path, common: dict) -> dict[str, t
 
     folder.mkdir(parents=True)
     model.save_pretrained(folder, safe_serialization=True)
+    for file in folder.iterdir():
+        file.chmod(0o644)  # transformers 5.24 writes model.safetensors as 0600
 
     # The saved checkpoint must reproduce the reference when loaded back.
     reloaded = type(model).from_pretrained(folder).eval()
