@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mamba_reference as ref  # noqa: E402
@@ -157,7 +157,7 @@ def write_state_spaces_case(source: Path, folder: Path, common: dict) -> None:
     if "lm_head.weight" in weights:
         raise RuntimeError(f"{source.name} is expected to have tied embeddings (no lm_head.weight)")
     renamed["lm_head.weight"] = renamed["backbone.embedding.weight"].clone()
-    save_file(renamed, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    ref.atomic_save_safetensors(renamed, folder / "model.safetensors", metadata={"format": "pt"})
 
     record = ref.json_text({
         **common,
