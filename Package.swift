@@ -58,7 +58,7 @@ let package = Package(
         // MARK: - Tests
         .target(name: "_MambaTestSupport", dependencies: ["MambaTensor"], path: "Sources/_MambaTestSupport"),
         .testTarget(name: "MambaTensorTests", dependencies: ["MambaTensor", "_MambaTestSupport"]),
-        .testTarget(name: "MambaAudioTests", dependencies: ["MambaAudio", "_MambaTestSupport"]),
+        .testTarget(name: "MambaAudioTests", dependencies: ["MambaAudio", "CSndFile", "_MambaTestSupport"]),
         .testTarget(name: "MambaGenomicsTests", dependencies: ["MambaGenomics", "_MambaTestSupport"]),
         .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
         .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),
