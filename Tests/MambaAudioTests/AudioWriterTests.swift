@@ -75,14 +75,14 @@ struct AudioWriterTests {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("loud.wav").path
-        // Beyond full scale, exactly full scale, a tie (0.5 step rounds to even 0) and -0.9 (which libsndfile's own
-        // clipping conversion would floor to -29492).
-        let samples: [Float] = [1.5, -2, 1, -1, 0.5, 1e9, -1e9, 0.5 / 32768, -0.9]
+        // Beyond full scale, exactly full scale, -0.9 (which libsndfile's own clipping conversion would floor to
+        // -29492), and ties, which round to the even step: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2.
+        let samples: [Float] = [1.5, -2, 1, -1, 0.5, 1e9, -1e9, 0.5 / 32768, -0.9, 1.5 / 32768, -2.5 / 32768]
         try AudioFileWriter.write(try AudioBuffer(samples: samples, channels: 1, sampleRate: 8000), to: path,
                                   format: .pcm16)
         let back = try AudioFileReader(path: path).read().samples
         let top: Float = 32767 / 32768
-        let expected: [Float] = [top, -1, top, -1, 0.5, top, -1, 0, -29491 / 32768]
+        let expected: [Float] = [top, -1, top, -1, 0.5, top, -1, 0, -29491 / 32768, 2 / 32768, -2 / 32768]
         #expect(back == expected)
     }
 
