@@ -171,6 +171,11 @@ struct AudioTokenizerTests {
         }
         #expect(throws: TokenizerError.self) { try AudioNormalizer(mode: .peak, target: 0) }
         #expect(throws: TokenizerError.self) { try AudioNormalizer(mode: .peak, silenceThreshold: -1) }
+        let saved = try JSONEncoder().encode(try AudioNormalizer(mode: .rms, target: 0.1))
+        #expect(try JSONDecoder().decode(AudioNormalizer.self, from: saved) == (try AudioNormalizer(mode: .rms,
+                                                                                                 target: 0.1)))
+        let corrupt = Data(#"{"mode": "peak", "target": -1, "silenceThreshold": 0}"#.utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(AudioNormalizer.self, from: corrupt) }
     }
 }
 
