@@ -19,7 +19,7 @@ import Foundation
 /// Quiet samples get fine steps and loud ones coarse: for |x| ≤ 1 the reconstruction error is at most
 /// `(|x| + 1/μ) · ((1 + μ)^(1/μ) − 1)` (half a bin in the companded domain, mapped back), 8.6e-5 at silence and
 /// 0.022 at full scale for μ = 255. With μ odd no bin straddles 0: token 128 holds [0, 1.7e-4) and token 127 the
-/// mirror below, so silence decodes to ±8.5e-5, not 0.
+/// mirror below, so silence decodes to ±8.6e-5, not 0.
 public struct MuLawTokenizer: AudioQuantizer, Equatable {
     /// The number of token ids (256 by default).
     public let levels: Int

@@ -125,6 +125,8 @@ public struct Windows: Sendable, Equatable, Codable {
     }
 
     /// The elements of `window` taken from `sequence`, followed by `padding` up to `window.length`.
+    /// (For a batch, give `SequenceBatch` the real part, `sequence[window.range]`: it pads and records the length,
+    /// so the padding is masked.)
     ///
     /// - Throws: `BatchingError.invalidArgument` when the window reaches past the end of `sequence`.
     public func extract<C: RandomAccessCollection>(_ window: Window, from sequence: C, padding: C.Element)
