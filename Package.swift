@@ -50,9 +50,10 @@ let package = Package(
         .target(name: "MambaAudio", dependencies: ["CSndFile"]),
         .target(name: "MambaGenomics", dependencies: ["CZlib"]),
         .target(name: "MambaBackbone", dependencies: ["MambaTensor"], swiftSettings: vectorSettings),
+        .target(name: "MambaTokenizers", dependencies: ["MambaAudio", "MambaGenomics"], swiftSettings: vectorSettings),
         .target(
             name: "MambaKit",
-            dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaBackbone"]),
+            dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaTokenizers", "MambaBackbone"]),
         .executableTarget(
             name: "mambakit",
             dependencies: ["MambaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "MambaTensorTests", dependencies: ["MambaTensor", "_MambaTestSupport"]),
         .testTarget(name: "MambaAudioTests", dependencies: ["MambaAudio", "CSndFile", "_MambaTestSupport"]),
         .testTarget(name: "MambaGenomicsTests", dependencies: ["MambaGenomics", "_MambaTestSupport"]),
+        .testTarget(name: "MambaTokenizersTests", dependencies: ["MambaTokenizers", "_MambaTestSupport"]),
         .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
         .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),
     ]
