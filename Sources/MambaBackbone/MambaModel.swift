@@ -35,6 +35,7 @@
 //   causal, and outputs (hidden states, logits) at padded positions are set to zero.
 import Foundation
 import MambaTensor
+import Synchronization
 
 /// Options of `MambaModel.forward`.
 public struct ForwardOptions: Sendable {
@@ -88,6 +89,9 @@ public final class MambaModel: @unchecked Sendable {
     public let backend: any MambaBackend
     /// The mixer sizes.
     public let dims: MixerDimensions
+    /// The last forward's scratch buffers, reused by the next forward of the same or a smaller chunk (so repeated
+    /// passes neither allocate nor page-fault their scratch memory); nil while a forward is using it.
+    private let workspaceCache = Mutex<MixerWorkspace?>(nil)
 
     /// A model over existing parameters (laid out by `ParameterLayout(configuration)`).
     public init(configuration: MambaConfiguration, parameters: Tensor, backend: any MambaBackend = CPUBackend()) throws {
@@ -143,7 +147,8 @@ public final class MambaModel: @unchecked Sendable {
             backend.embedding(ids: ids.baseAddress!, rows: rows, table: p + layout.embeddings, dim: d, out: h.pointer)
         }
         let chunk = max(1, min(l, options.chunkRows / b))
-        let workspace = MixerWorkspace(dims: dims, sequences: b, capacity: b * chunk, backend: backend)
+        let workspace = takeWorkspace(sequences: b, capacity: b * chunk)
+        defer { workspaceCache.withLock { $0 = workspace } }
         let state = makeRecurrentState(batch: b)
         let reverseStream = configuration.bidirectional ? backend.makeBuffer(rows * d) : nil
         let reverseState = configuration.bidirectional
@@ -308,6 +313,15 @@ public final class MambaModel: @unchecked Sendable {
         }
         for i in 0..<b { state.positions[i] += 1 }
         return StepOutput(logits: logits, lastHiddenState: last)
+    }
+
+    private func takeWorkspace(sequences: Int, capacity: Int) -> MixerWorkspace {
+        let cached = workspaceCache.withLock { cache -> MixerWorkspace? in
+            defer { cache = nil }
+            return cache
+        }
+        if let cached, cached.sequences == sequences, cached.capacity >= capacity { return cached }
+        return MixerWorkspace(dims: dims, sequences: sequences, capacity: capacity, backend: backend)
     }
 
     // MARK: - Input checks

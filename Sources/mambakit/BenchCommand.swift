@@ -42,6 +42,7 @@ struct BenchForward: ParsableCommand {
     @Option(help: "Untimed passes first.") var warmup = 1
     @Option(help: "Timed passes (the median is reported).") var repeats = 5
     @Flag(help: "Print one JSON object (tokens_per_second, peak_rss_bytes, ...).") var json = false
+    @Flag(help: "Also print the time spent in each kernel over the timed passes.") var profile = false
 
     func validate() throws {
         guard batch >= 1, length >= 1, repeats >= 1, warmup >= 0 else {
@@ -56,14 +57,16 @@ struct BenchForward: ParsableCommand {
         var configuration = MambaConfiguration(vocabSize: vocab, hiddenSize: dModel, stateSize: dState,
                                                numHiddenLayers: layers, expand: expand)
         configuration.layerMixers = Array(repeating: MixerKind(rawValue: mixer)!, count: layers)
+        let profiler = profile ? ProfilingBackend() : nil
         let model: MambaModel
-        do { model = try MambaModel(configuration: configuration, seed: 1) } catch {
+        do { model = try MambaModel(configuration: configuration, seed: 1, backend: profiler ?? CPUBackend()) } catch {
             throw ValidationError("\(error)")
         }
         var generator = Xoshiro256StarStar(seed: 2)
         let ids = (0..<(batch * length)).map { _ in Int32(generator.next() % UInt64(vocab)) }
         let tokens = try TokenBatch(ids: ids, batch: batch, length: length)
         for _ in 0..<warmup { _ = try model.forward(tokens) }
+        profiler?.reset()
         var seconds: [Double] = []
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -76,12 +79,15 @@ struct BenchForward: ParsableCommand {
             : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
         let tokensPerSecond = Double(batch * length) / median
         let peak = peakResidentBytes()
+        let flopsPerToken = Self.flopsPerToken(model.configuration)
+        let baseline = gemmBaseline(rows: batch * length, configuration: model.configuration)
         if json {
             let object: [String: Any] = [
                 "tokens_per_second": tokensPerSecond, "peak_rss_bytes": peak, "median_seconds": median,
                 "seconds": seconds, "batch": batch, "length": length, "d_model": dModel, "layers": layers,
                 "d_state": dState, "expand": expand, "vocab": vocab, "mixer": mixer, "threads": Parallel.threadCount,
-                "parameters": model.layout.totalCount,
+                "parameters": model.layout.totalCount, "gemm_flops_per_token": flopsPerToken,
+                "gemm_baseline_gflops": baseline, "model_gemm_gflops": flopsPerToken * tokensPerSecond / 1e9,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -90,7 +96,50 @@ struct BenchForward: ParsableCommand {
                          batch, length, dModel, layers, dState, expand, mixer, Parallel.threadCount))
             print(String(format: "median %.4f s of %d passes: %.0f tokens/s; peak RSS %d bytes (%.1f MiB)",
                          median, repeats, tokensPerSecond, peak, Double(peak) / 1_048_576))
+            print(String(format: "GEMM work %.2f MFLOP/token = %.1f GFLOP/s; baseline: one in_proj-shaped GEMM alone runs at %.1f GFLOP/s now (ratio %.2f)",
+                         flopsPerToken / 1e6, flopsPerToken * tokensPerSecond / 1e9, baseline,
+                         flopsPerToken * tokensPerSecond / 1e9 / baseline))
         }
+        if let profiler {
+            let total = seconds.reduce(0, +)
+            for (kernel, time, calls) in profiler.report {
+                let padded = kernel.padding(toLength: 24, withPad: " ", startingAt: 0)
+                print(padded + String(format: " %8.2f ms/pass  %5.1f%%  %6d calls",
+                                      time / Double(repeats) * 1000, 100 * time / total, calls))
+            }
+        }
+    }
+
+    /// The matrix-multiply work of one token: in_proj, x_proj, dt_proj, out_proj per S6 layer (in_proj and out_proj
+    /// per S4D layer) and the LM head, 2 FLOP per multiply-add.
+    static func flopsPerToken(_ c: MambaConfiguration) -> Double {
+        let d = Double(c.hiddenSize), e = Double(c.intermediateSize), n = Double(c.stateSize)
+        let r = Double(c.resolvedTimeStepRank)
+        var total = 2 * d * Double(c.paddedVocabSize)
+        for layer in 0..<c.numHiddenLayers {
+            total += 2 * (d * 2 * e + e * d)
+            if c.mixer(ofLayer: layer) == .s6 { total += 2 * (e * (r + 2 * n) + r * e) }
+        }
+        return total
+    }
+
+    /// GFLOP/s of `BLAS.gemm` on the in_proj shape (rows, d_model) · (d_model, 2·d_inner) right now: the machine's
+    /// current matrix-multiply speed, to read the forward's figure against (median of 5).
+    private func gemmBaseline(rows: Int, configuration c: MambaConfiguration) -> Double {
+        let m = rows, k = c.hiddenSize, n = 2 * c.intermediateSize
+        let a = Tensor(shape: [m, k], repeating: 0.5), b = Tensor(shape: [n, k], repeating: 0.25)
+        let out = Tensor(zeros: [m, n])
+        var times: [Double] = []
+        withExtendedLifetime((a, b, out)) {
+            for _ in 0..<6 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                BLAS.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: k,
+                          b: b.pointer, ldb: k, beta: 0, c: out.pointer, ldc: n)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+        }
+        times = Array(times.dropFirst()).sorted()
+        return 2 * Double(m) * Double(n) * Double(k) / times[times.count / 2] / 1e9
     }
 
     /// getrusage's ru_maxrss: kilobytes on Linux, bytes on macOS.

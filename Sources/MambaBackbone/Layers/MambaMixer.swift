@@ -42,7 +42,7 @@ public struct MixerDimensions: Sendable, Equatable {
 }
 
 /// Scratch buffers for one chunk of up to `capacity` rows of `sequences` sequences.
-public struct MixerWorkspace {
+public struct MixerWorkspace: @unchecked Sendable {
     /// Rows (b · l_chunk) the buffers hold.
     public let capacity: Int
     /// The number of sequences (b).
