@@ -277,13 +277,10 @@ public struct MambaConfiguration: Codable, Equatable, Sendable {
         return configuration
     }
 
-    /// Writes config.json atomically (temporary file in the same folder, then rename), keys sorted as transformers.
+    /// Writes config.json atomically (temporary file in the same folder, then rename), formatted as transformers
+    /// writes it (sorted keys, floats with a decimal point: its strict config classes reject `1` for a float).
     public func write(to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(0x0A)
-        try AtomicFile.write(data, to: url)
+        try AtomicFile.write(Data((JSONValue.object(jsonObject()).prettyPrinted() + "\n").utf8), to: url)
     }
 
     // MARK: Codable

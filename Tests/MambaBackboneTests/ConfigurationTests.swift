@@ -49,7 +49,8 @@ struct ConfigurationTests {
         #expect(back.extraKeys["some_future_key"] == .object(["a": .array([.integer(1), .number(2.5)])]))
         #expect(back.extraKeys["eos_token_id"] == .array([.integer(1), .integer(2)]))
         let text = try String(contentsOf: url, encoding: .utf8)
-        #expect(text.contains("\"time_step_rank\" : 2") && text.contains("\"model_type\" : \"mamba\""))
+        #expect(text.contains("\"time_step_rank\": 2,") && text.contains("\"model_type\": \"mamba\""))
+        #expect(text.contains("\"time_step_scale\": 1.0,") && text.contains("\"layer_norm_epsilon\": 1e-05,"))
         #expect(text.contains("\"label2id\""))
     }
 

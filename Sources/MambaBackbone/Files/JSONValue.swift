@@ -76,4 +76,32 @@ public enum JSONValue: Codable, Equatable, Sendable {
         default: return nil
         }
     }
+
+    /// Pretty-printed JSON as Python's `json.dumps(indent=2, sort_keys=True)` writes it: keys sorted, two-space
+    /// indents, `"key": value`, and floating-point numbers always with a fraction or exponent (`1.0`, `1e-05`), which
+    /// transformers' strict config classes require for float fields (JSONEncoder would write `1`).
+    public func prettyPrinted(indent: Int = 0) -> String {
+        let pad = String(repeating: " ", count: indent + 2), close = String(repeating: " ", count: indent)
+        switch self {
+        case .null: return "null"
+        case .bool(let value): return value ? "true" : "false"
+        case .integer(let value): return String(value)
+        case .number(let value):
+            if !value.isFinite { return value.isNaN ? "NaN" : (value > 0 ? "Infinity" : "-Infinity") }
+            if value == value.rounded(), abs(value) < 1e16 { return String(Int64(value)) + ".0" }
+            return "\(value)"
+        case .string(let value):
+            let data = (try? JSONEncoder().encode(value)) ?? Data("\"\"".utf8)
+            return String(decoding: data, as: UTF8.self)
+        case .array(let items):
+            if items.isEmpty { return "[]" }
+            return "[\n" + items.map { pad + $0.prettyPrinted(indent: indent + 2) }.joined(separator: ",\n") + "\n\(close)]"
+        case .object(let items):
+            if items.isEmpty { return "{}" }
+            let lines = items.keys.sorted().map { key in
+                pad + JSONValue.string(key).prettyPrinted() + ": " + items[key]!.prettyPrinted(indent: indent + 2)
+            }
+            return "{\n" + lines.joined(separator: ",\n") + "\n\(close)}"
+        }
+    }
 }
