@@ -132,9 +132,10 @@ public struct CPUBackend: MambaBackend {
         S4DScan.forward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
                         initialState: initialState, y: y, finalState: finalState)
     }
-    /// −exp(input).
+    /// −exp(input), with the 16-lane polynomial exp (recomputed per pass and per step, so kept cheap).
     public func negativeExp(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { output[i] = -Foundation.exp(input[i]) }
+        VectorMath.exp(input, into: output, count: count)
+        for i in 0..<count { output[i] = -output[i] }
     }
     /// softplus(input).
     public func softplus(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {

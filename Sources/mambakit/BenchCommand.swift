@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed and memory on random models.",
-        subcommands: [BenchForward.self]
+        subcommands: [BenchForward.self, BenchStep.self]
     )
 }
 
@@ -152,5 +152,66 @@ struct BenchForward: ParsableCommand {
         getrusage(RUSAGE_SELF, &usage)
         return Int(usage.ru_maxrss)
         #endif
+    }
+}
+
+/// `mambakit bench step`: recurrent inference, one token per sequence per step, after prompts of two lengths, to
+/// show that a step's cost does not depend on how many tokens came before.
+struct BenchStep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step",
+        abstract: "Time recurrent steps (one token per sequence) after a short and a long prompt.",
+        discussion: "Prefills --short-prompt and then --long-prompt tokens, then times --steps steps after each; "
+            + "the two medians should match (O(1) per step)."
+    )
+
+    @Option(help: "Sequences stepped together (B).") var batch = 1
+    @Option(name: .customLong("d-model"), help: "Hidden size d_model.") var dModel = 256
+    @Option(help: "Number of Mamba layers.") var layers = 4
+    @Option(name: .customLong("d-state"), help: "SSM state size n.") var dState = 16
+    @Option(help: "Expansion factor.") var expand = 2
+    @Option(help: "Worker threads; default: all cores.") var threads: Int?
+    @Option(help: "Vocabulary size.") var vocab = 256
+    @Option(name: .customLong("short-prompt"), help: "Tokens before the first timed steps.") var shortPrompt = 16
+    @Option(name: .customLong("long-prompt"), help: "Tokens before the second timed steps.") var longPrompt = 16_384
+    @Option(help: "Timed steps after each prompt.") var steps = 200
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard batch >= 1, shortPrompt >= 1, longPrompt >= 1, steps >= 1 else {
+            throw ValidationError("--batch, --short-prompt, --long-prompt and --steps must be >= 1")
+        }
+    }
+
+    func run() throws {
+        if let threads { Parallel.threadCount = max(1, threads) }
+        let configuration = MambaConfiguration(vocabSize: vocab, hiddenSize: dModel, stateSize: dState,
+                                               numHiddenLayers: layers, expand: expand)
+        let model = try MambaModel(configuration: configuration, seed: 1)
+        var generator = Xoshiro256StarStar(seed: 3)
+        func medianStep(after prompt: Int) throws -> Double {
+            let ids = (0..<(batch * prompt)).map { _ in Int32(generator.next() % UInt64(vocab)) }
+            let (_, state) = try model.prefill(try TokenBatch(ids: ids, batch: batch, length: prompt))
+            var times: [Double] = []
+            var tokens = [Int32](repeating: 1, count: batch)
+            for _ in 0..<steps {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let logits = try model.step(tokens, state: state).logits.array
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                tokens = (0..<batch).map { i in Int32(logits[(i * vocab)..<((i + 1) * vocab)].indices.max { logits[$0] < logits[$1] }! - i * vocab) }
+            }
+            times.sort()
+            return times[times.count / 2]
+        }
+        let short = try medianStep(after: shortPrompt), long = try medianStep(after: longPrompt)
+        if json {
+            let object: [String: Any] = ["seconds_per_step_short": short, "seconds_per_step_long": long,
+                                         "short_prompt": shortPrompt, "long_prompt": longPrompt, "batch": batch,
+                                         "threads": Parallel.threadCount]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(String(format: "step B=%d d_model=%d layers=%d: %.3f ms/step after %d tokens, %.3f ms/step after %d tokens (ratio %.2f)",
+                         batch, dModel, layers, short * 1000, shortPrompt, long * 1000, longPrompt, long / short))
+        }
     }
 }

@@ -11,62 +11,57 @@ import MambaTensor
 
 /// The causal depthwise convolution with fused bias and SiLU.
 public enum CausalConv1d {
-    /// Fast path: 16 channels at a time, (sequence, channel block) pairs in parallel.
-    /// input: (b · l, channels) rows with row stride `inputStride`; window: (b, k − 1, channels) or nil for zeros;
-    /// weight: (channels, k); bias: (channels) or nil; output: (b · l, channels) contiguous.
+    /// Fast path. input: (b · l, channels) rows with row stride `inputStride`; window: (b, k − 1, channels) or nil for
+    /// zeros; weight: (channels, k); bias: (channels) or nil; output: (b · l, channels) contiguous.
+    /// Rows are walked in memory order (blocks of positions of one sequence in parallel), 16 channels per SIMD step,
+    /// with the taps transposed once to (k, channels) so that each tap is one contiguous 16-lane load.
     public static func forward(input: UnsafePointer<Float>, inputStride: Int, window: UnsafePointer<Float>?,
                                sequences: Int, length: Int, channels: Int, kernel: Int,
                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, silu: Bool,
                                output: UnsafeMutablePointer<Float>) {
-        let blocks = (channels + 15) / 16
-        let input = SendablePointer(input), window = window.map { SendablePointer($0) }
-        let weight = SendablePointer(weight), bias = bias.map { SendablePointer($0) }, output = SendablePointer(output)
         let past = kernel - 1
-        Parallel.forEach(sequences * blocks) { task in
-            let sequence = task / blocks
-            let e0 = (task % blocks) * 16
+        let vectorChannels = channels / 16 * 16
+        // taps[j · channels + e] = weight[e · k + j]; then the bias (zeros when absent); then a row of zeros that
+        // stands for positions before the sequence when there is no window.
+        let taps = UnsafeMutablePointer<Float>.allocate(capacity: (kernel + 2) * channels)
+        defer { taps.deallocate() }
+        for e in 0..<channels {
+            for j in 0..<kernel { taps[j * channels + e] = weight[e * kernel + j] }
+            taps[kernel * channels + e] = bias?[e] ?? 0
+            taps[(kernel + 1) * channels + e] = 0
+        }
+        let positionsPerTask = max(1, min(length, 32_768 / max(channels, 1)))
+        let tasksPerSequence = (length + positionsPerTask - 1) / positionsPerTask
+        let input = SendablePointer(input), window = window.map { SendablePointer($0) }
+        let tapsPointer = SendablePointer(taps), output = SendablePointer(output)
+        Parallel.forEach(sequences * tasksPerSequence) { task in
+            let sequence = task / tasksPerSequence
+            let first = (task % tasksPerSequence) * positionsPerTask
             let x = input.pointer + sequence * length * inputStride
             let w0 = window.map { $0.pointer + sequence * past * channels }
+            let taps = tapsPointer.pointer, biasRow = taps + kernel * channels, zeros = taps + (kernel + 1) * channels
             let y = output.pointer + sequence * length * channels
-            if e0 + 16 > channels {
-                // The last, partial block: one channel at a time.
-                for e in e0..<channels {
-                    for t in 0..<length {
-                        var acc = bias?.pointer[e] ?? 0
-                        for j in 0..<kernel {
-                            let p = t - past + j
-                            let value: Float = p >= 0 ? x[p * inputStride + e] : (w0.map { $0[(past + p) * channels + e] } ?? 0)
-                            acc += weight.pointer[e * kernel + j] * value
-                        }
-                        y[t * channels + e] = silu ? VectorMath.silu(acc) : acc
+            withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: kernel) { sources in
+                for t in first..<min(first + positionsPerTask, length) {
+                    // The k input rows of output t: positions t − (k − 1) ... t, before 0 from the window.
+                    for j in 0..<kernel {
+                        let p = t - past + j
+                        sources[j] = p >= 0 ? x + p * inputStride : (w0.map { $0 + (past + p) * channels } ?? zeros)
                     }
-                }
-                return
-            }
-            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: kernel) { taps in
-                for j in 0..<kernel {
-                    taps[j] = SIMD16<Float>((0..<16).lazy.map { weight.pointer[(e0 + $0) * kernel + j] })
-                }
-                let b16 = bias.map { load16($0.pointer + e0) } ?? SIMD16<Float>()
-                for t in 0..<length {
-                    var acc = b16
-                    if t >= past {
-                        var p = (t - past) * inputStride + e0
-                        for j in 0..<kernel {
-                            acc.addProduct(taps[j], load16(x + p))
-                            p += inputStride
-                        }
-                    } else {
-                        for j in 0..<kernel {
-                            let p = t - past + j
-                            if p >= 0 {
-                                acc.addProduct(taps[j], load16(x + p * inputStride + e0))
-                            } else if let w0 {
-                                acc.addProduct(taps[j], load16(w0 + (past + p) * channels + e0))
-                            }
-                        }
+                    let out = y + t * channels
+                    var e = 0
+                    while e < vectorChannels {
+                        var acc = load16(biasRow + e)
+                        for j in 0..<kernel { acc.addProduct(load16(taps + j * channels + e), load16(sources[j] + e)) }
+                        store16(silu ? VectorMath.silu(acc) : acc, out + e)
+                        e += 16
                     }
-                    store16(silu ? VectorMath.silu(acc) : acc, y + t * channels + e0)
+                    while e < channels {
+                        var acc = biasRow[e]
+                        for j in 0..<kernel { acc += taps[j * channels + e] * sources[j][e] }
+                        out[e] = silu ? VectorMath.silu(acc) : acc
+                        e += 1
+                    }
                 }
             }
         }
