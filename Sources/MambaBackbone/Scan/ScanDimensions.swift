@@ -4,8 +4,9 @@
 // The fused kernels vectorise over d in blocks of `scanBlockWidth` channels (one SIMD16<Float>). The state of a block
 // is held as n SIMD16 vectors (n-major: "A transposed to (n, d) blocks"). A task of Parallel.forEach is one sequence
 // and a contiguous group of blocks; it walks time in the outer loop and the group's blocks in the inner loop, so that
-// u, delta, z, y are read and written row after row (contiguous memory). The first version walked one block through
-// all of time instead: rows 2 KB apart defeat the hardware prefetchers, and it ran 3-6x slower (DRAM latency bound).
+// u, delta, z, y are read and written row after row (contiguous memory). Walking one block through all of time
+// instead reads 64 bytes from rows 2 KB apart, which the hardware prefetchers serve badly: measured 1.8x slower for
+// the selective scan and 1.9x for S4D (b=1, l=4096, d=512, n=16, one thread, CPU time).
 import MambaTensor
 
 /// The sizes of a scan: b batch, l length, d channels (d_inner), n state size.
