@@ -61,6 +61,14 @@ public enum Parallel {
     /// Makes sure OpenBLAS's thread count has been synchronised with `threadCount` once (called by `BLAS.gemm`).
     static func prepareBLAS() { _ = state }
 
+    /// (threadCount, BLAS thread count) read together while no parallel region runs anywhere in the process, or nil
+    /// while one does (for tests, which share the process with other tests using `forEach`).
+    static func idleThreadCounts() -> (pool: Int, blas: Int?)? {
+        state.withLock { state in
+            state.activeRegions == 0 ? (state.threadCount, BLAS.threadCount) : nil
+        }
+    }
+
     // MARK: - State
 
     private struct State {

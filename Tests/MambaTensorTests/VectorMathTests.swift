@@ -77,6 +77,43 @@ import Testing
         #expect(VectorMath.exp(0) == 1)
     }
 
+    @Test func expNegativeMagnitudeIsExpOfMinusAbsolute() {
+        let lowest = Double(-0x1.5d589ep+6 as Float)
+        let negativeSide = Self.sweep(lowest, 0, count: 1 << 18)
+        let (error, at, mismatches) = Self.maximumRelativeError(
+            negativeSide, vector: VectorMath.expNegativeMagnitude, scalar: VectorMath.expNegativeMagnitude,
+            exact: Foundation.exp)
+        #expect(error < VectorMath.expMaximumRelativeError, "worst at x = \(at)")
+        #expect(mismatches == 0)
+        // Positive arguments mirror; beyond the normal range, infinities and NaN give 0; never above 1.
+        let inputs: [Float] = [3, 87, 87.34, 100, 1e30, .infinity, -.infinity, -1e30, .nan, -.nan, 0, -0.0]
+        for x in inputs {
+            let scalar = VectorMath.expNegativeMagnitude(x)
+            let vector = VectorMath.expNegativeMagnitude(SIMD16<Float>(repeating: x))[3]
+            #expect(scalar.bitPattern == vector.bitPattern, "x = \(x)")
+            #expect(scalar >= 0 && scalar <= 1, "x = \(x)")
+            if x.isNaN || abs(x) > 87.34 {
+                #expect(scalar == 0, "x = \(x)")
+            } else {
+                #expect(scalar == VectorMath.exp(-abs(x)), "x = \(x)")
+            }
+        }
+    }
+
+    @Test func softplusIsIdentityAboveThreshold() {
+        // Not a special case in the code: above 20 the correction is under half an ulp of x.
+        let points = Self.sweep(Double(VectorMath.softplusThreshold), 1e6, count: 1 << 14)
+        var failures = 0
+        for group in points {
+            let result = VectorMath.softplus(group)
+            for lane in 0..<16 where result[lane] != group[lane] || VectorMath.softplus(group[lane]) != group[lane] {
+                failures += 1
+            }
+        }
+        #expect(failures == 0)
+        #expect(VectorMath.softplus(Float.infinity) == .infinity)
+    }
+
     @Test func softplusAgainstDouble() {
         // Down to -87 the result e^x is a normal Float; above the threshold softplus is x itself.
         let points = Self.sweep(-87, 30, count: 1 << 18)

@@ -3,7 +3,7 @@
 // SelectiveScan with the step size, B and C fixed per channel instead of computed from the input:
 //   h[n] = exp(delta[d] · A[d, n]) · h[n] + delta[d] · B[d, n] · u[b, t, d]    (ZOH for A, Euler for B)
 //   y    = Σₙ C[d, n] · h[n] + D[d] · u[b, t, d];   y ·= silu(z[b, t, d]) when z is given.
-// delta (d) is already positive (the caller applies softplus). Layouts: u, z, y (b, l, d); A, B, C (d, n);
+// delta (d) is already positive (the caller applies softplus) and A <= 0: the decay is computed as e^(−|delta·A|). Layouts: u, z, y (b, l, d); A, B, C (d, n);
 // D (d); lengths (b); initialState, finalState (b, d, n); chunkStates (b, ceil(l / chunkLength), d, n).
 import Foundation
 import MambaTensor
@@ -11,7 +11,8 @@ import MambaTensor
 /// The linear time-invariant diagonal scan: `forward` (fused), `reference` (plain loops), `step` (one step).
 public enum S4DScan {
     /// Runs the scan over whole sequences (fused kernel): per (sequence, block of 16 channels) the discretised
-    /// exp(delta·A), delta·B and C are formed once as (n, 16) vectors; each step is then two FMAs per state element.
+    /// exp(delta·A), delta·B and C are formed once as (n, 16) vectors; each step is then a multiply and two FMAs per
+    /// state element. Tasks over sequences × channel groups, time outside and blocks inside as SelectiveScan.
     ///
     /// Conventions as `SelectiveScan.forward`: lengths (steps t >= lengths[i] leave the state untouched and write
     /// y = 0; clamped to [0, l]), initialState / finalState (b, d, n), optional chunkStates (the state before step
@@ -26,13 +27,14 @@ public enum S4DScan {
     ) {
         let chunkLength = chunkStates == nil ? max(dims.length, 1) : chunkLength
         precondition(chunkLength >= 1, "S4DScan.forward: chunkStates needs chunkLength >= 1, got \(chunkLength)")
-        let blocks = (dims.channels + scanBlockWidth - 1) / scanBlockWidth
+        let partition = ScanPartition(dims, bytesPerBlock: 4 * dims.state * 64, threads: Parallel.threadCount)
         let arguments = UnsafeSendable(Arguments(
             dims: dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
             initialState: initialState, y: y, finalState: finalState, chunkLength: chunkLength,
             chunkStates: chunkStates))
-        Parallel.forEach(dims.batch * blocks) { task in
-            forwardBlock(arguments.value, sequence: task / blocks, firstChannel: (task % blocks) * scanBlockWidth)
+        Parallel.forEach(dims.batch * partition.groupsPerSequence) { task in
+            forwardGroup(arguments.value, sequence: task / partition.groupsPerSequence,
+                         blocks: partition.blockRange(task % partition.groupsPerSequence))
         }
     }
 
@@ -45,42 +47,52 @@ public enum S4DScan {
         let chunkLength: Int, chunkStates: UnsafeMutablePointer<Float>?
     }
 
-    @inline(__always)
-    static func forwardBlock(_ a: Arguments, sequence b: Int, firstChannel d0: Int) {
+    /// The fused kernel for sequence `b` and the channel blocks `blocks`: time outside, blocks inside.
+    static func forwardGroup(_ a: Arguments, sequence b: Int, blocks: Range<Int>) {
         typealias V = SIMD16<Float>
         let (l, d, n) = (a.dims.length, a.dims.channels, a.dims.state)
-        let width = min(scanBlockWidth, d - d0)
         let validSteps = validLength(a.lengths, b, l)
-        withUnsafeTemporaryAllocation(of: V.self, capacity: max(4 * n, 1)) { scratch in
-            // (n) vectors of 16 channels each: exp(delta·A), delta·B, C, and the state h.
-            let decay = scratch.baseAddress!, inputWeight = decay + n, cBlock = decay + 2 * n, h = decay + 3 * n
-            let step = loadBlock(a.delta + d0, width)
-            gatherTransposed(a.A, firstChannel: d0, width: width, state: n, into: decay)
-            gatherTransposed(a.B, firstChannel: d0, width: width, state: n, into: inputWeight)
-            gatherTransposed(a.C, firstChannel: d0, width: width, state: n, into: cBlock)
+        // Per block, (n) vectors of 16 channels each: exp(delta·A), delta·B, C, and the state h.
+        let perBlock = 4 * n
+        let scratch = allocateVectors(perBlock * blocks.count)
+        defer { scratch.deallocate() }
+        func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
+        func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
+        for j in 0..<blocks.count {
+            let d0 = firstChannel(j), lanes = width(j)
+            let decay = scratch + j * perBlock, inputWeight = decay + n, cBlock = decay + 2 * n, h = decay + 3 * n
+            let step = loadBlock(a.delta + d0, lanes)
+            gatherTransposed(a.A, firstChannel: d0, width: lanes, state: n, into: decay)
+            gatherTransposed(a.B, firstChannel: d0, width: lanes, state: n, into: inputWeight)
+            gatherTransposed(a.C, firstChannel: d0, width: lanes, state: n, into: cBlock)
             for k in 0..<n {
-                decay[k] = VectorMath.exp(step * decay[k])
+                decay[k] = VectorMath.expNegativeMagnitude(step * decay[k])
                 inputWeight[k] = step * inputWeight[k]
             }
             if let initial = a.initialState {
-                gatherTransposed(initial + b * d * n, firstChannel: d0, width: width, state: n, into: h)
-            } else {
-                for k in 0..<n { h[k] = V() }
+                gatherTransposed(initial + b * d * n, firstChannel: d0, width: lanes, state: n, into: h)
             }
-            let skip = a.D.map { loadBlock($0 + d0, width) } ?? V()
-            let chunkCount = (l + a.chunkLength - 1) / a.chunkLength
-            for chunk in 0..<max(chunkCount, 1) {
-                let start = chunk * a.chunkLength
-                if let states = a.chunkStates, chunk < chunkCount {
-                    scatterTransposed(h, firstChannel: d0, width: width, state: n,
-                                      into: states + (b * chunkCount + chunk) * d * n)
+        }
+        let chunkCount = (l + a.chunkLength - 1) / a.chunkLength
+        for chunk in 0..<max(chunkCount, 1) {
+            let start = chunk * a.chunkLength
+            if let states = a.chunkStates, chunk < chunkCount {
+                for j in 0..<blocks.count {
+                    scatterTransposed(scratch + j * perBlock + 3 * n, firstChannel: firstChannel(j), width: width(j),
+                                      state: n, into: states + (b * chunkCount + chunk) * d * n)
                 }
-                let end = min(start + a.chunkLength, validSteps)
-                if start >= end { continue }
-                for t in start..<end {
+            }
+            let end = min(start + a.chunkLength, validSteps)
+            if start >= end { continue }
+            for t in start..<end {
+                for j in 0..<blocks.count {
+                    let d0 = firstChannel(j), lanes = width(j)
+                    let decay = scratch + j * perBlock, inputWeight = decay + n, cBlock = decay + 2 * n
+                    let h = decay + 3 * n
                     let row = (b * l + t) * d + d0          // (b, t, d0) in (b, l, d)
-                    let x = loadBlock(a.u + row, width)
-                    var y0 = skip * x, y1 = V()
+                    let x = loadBlock(a.u + row, lanes)
+                    var y0 = V(), y1 = V()
+                    if let skip = a.D { y0 = loadBlock(skip + d0, lanes) * x }
                     var k = 0
                     while k + 2 <= n {
                         let h0 = (inputWeight[k] * x).addingProduct(decay[k], h[k])
@@ -97,15 +109,20 @@ public enum S4DScan {
                         y0 = y0.addingProduct(hk, cBlock[k])
                     }
                     var output = y0 + y1
-                    if let z = a.z { output *= VectorMath.silu(loadBlock(z + row, width)) }
-                    storeBlock(output, a.y + row, width)
+                    if let z = a.z { output *= VectorMath.silu(loadBlock(z + row, lanes)) }
+                    storeBlock(output, a.y + row, lanes)
                 }
             }
-            for t in validSteps..<max(l, validSteps) {
-                storeBlock(V(), a.y + (b * l + t) * d + d0, width)
+        }
+        for t in validSteps..<max(l, validSteps) {
+            for j in 0..<blocks.count {
+                storeBlock(V(), a.y + (b * l + t) * d + firstChannel(j), width(j))
             }
-            if let final = a.finalState {
-                scatterTransposed(h, firstChannel: d0, width: width, state: n, into: final + b * d * n)
+        }
+        if let final = a.finalState {
+            for j in 0..<blocks.count {
+                scatterTransposed(scratch + j * perBlock + 3 * n, firstChannel: firstChannel(j), width: width(j),
+                                  state: n, into: final + b * d * n)
             }
         }
     }

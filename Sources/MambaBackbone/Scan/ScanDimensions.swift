@@ -1,9 +1,12 @@
 // Shared pieces of the scan kernels (SelectiveScan, S4DScan).
 //
 // Dimensions (as mamba-minimal): b batch, l sequence length, d channels (d_inner), n state size.
-// The fused kernels vectorise over d in blocks of `scanBlockWidth` channels (one SIMD16<Float>); a block is one
-// task for Parallel.forEach, so the work splits over b × ceil(d / 16) tasks. The state of a block is held as n
-// SIMD16 vectors (n-major, "A transposed to (n, d) blocks"), 64·n bytes, which stays in L1.
+// The fused kernels vectorise over d in blocks of `scanBlockWidth` channels (one SIMD16<Float>). The state of a block
+// is held as n SIMD16 vectors (n-major: "A transposed to (n, d) blocks"). A task of Parallel.forEach is one sequence
+// and a contiguous group of blocks; it walks time in the outer loop and the group's blocks in the inner loop, so that
+// u, delta, z, y are read and written row after row (contiguous memory). Walking one block through all of time
+// instead reads 64 bytes from rows 2 KB apart, which the hardware prefetchers serve badly: measured 1.8x slower for
+// the selective scan and 1.9x for S4D (b=1, l=4096, d=512, n=16, one thread, CPU time).
 import MambaTensor
 
 /// The sizes of a scan: b batch, l length, d channels (d_inner), n state size.
@@ -39,6 +42,38 @@ public struct ScanDimensions: Sendable, Hashable, CustomStringConvertible {
 
 /// Channels per SIMD block of the fused kernels.
 let scanBlockWidth = 16
+
+/// How a fused kernel splits (b, d) into tasks: each task is one sequence and `blocksPerGroup` consecutive channel
+/// blocks (fewer in the last group). Groups are small enough for their working set (`bytesPerBlock` each: state,
+/// transposed parameters) to stay in L2, and numerous enough to give every thread work when b is small.
+struct ScanPartition {
+    let blocks: Int, blocksPerGroup: Int, groupsPerSequence: Int
+
+    init(_ dims: ScanDimensions, bytesPerBlock: Int, threads: Int) {
+        blocks = (dims.channels + scanBlockWidth - 1) / scanBlockWidth
+        let workingSetBudget = 256 * 1024
+        let largestGroup = max(1, workingSetBudget / max(bytesPerBlock, 1))
+        var groups = max((blocks + largestGroup - 1) / largestGroup,
+                         min(blocks, (threads + max(dims.batch, 1) - 1) / max(dims.batch, 1)))
+        groups = max(groups, 1)
+        blocksPerGroup = max(1, (blocks + groups - 1) / groups)
+        groupsPerSequence = blocks == 0 ? 0 : (blocks + blocksPerGroup - 1) / blocksPerGroup
+    }
+
+    /// The blocks of group `index` (0..<groupsPerSequence).
+    func blockRange(_ index: Int) -> Range<Int> {
+        (index * blocksPerGroup)..<min((index + 1) * blocksPerGroup, blocks)
+    }
+}
+
+/// Heap scratch of `count` SIMD16 vectors (64-byte aligned), zeroed; the caller deallocates. (Not the stack: a
+/// group's working set can exceed a worker thread's stack.)
+@inline(__always)
+func allocateVectors(_ count: Int) -> UnsafeMutablePointer<SIMD16<Float>> {
+    let pointer = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: max(count, 1))
+    pointer.initialize(repeating: SIMD16<Float>(), count: max(count, 1))
+    return pointer
+}
 
 /// The valid length of sequence `index`: lengths[index] clamped to [0, l], or l without lengths.
 @inline(__always)

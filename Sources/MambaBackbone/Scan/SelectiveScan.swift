@@ -3,7 +3,7 @@
 // the "hardware-aware" fused kernel of Gu & Dao 2023, section 3.3.2, carried to a CPU.
 //
 // Per (b, t, d), with h the (n) state of channel d of sequence b:
-//   dt      = deltaScale · (deltaSoftplus ? softplus(delta + deltaBias) : delta + deltaBias)      (scalar)
+//   dt      = deltaScale · (deltaSoftplus ? softplus(delta + deltaBias) : delta + deltaBias)  (scalar, must be >= 0)
 //   h[n]    = exp(dt · A[d, n]) · h[n] + dt · B[b, t, n] · u[b, t, d]      (ZOH for A, Euler for B, as the official
 //                                                                           code; the paper writes ZOH for both)
 //   y       = Σₙ C[b, t, n] · h[n] + D[d] · u[b, t, d];   y ·= silu(z[b, t, d]) when z is given.
@@ -17,10 +17,11 @@ import MambaTensor
 public enum SelectiveScan {
     /// Runs the scan over whole sequences (fused kernel).
     ///
-    /// One pass per (sequence, block of 16 channels): the step size is discretised, the state updated in registers /
-    /// L1 and contracted with C at each step; the (b, l, d, n) tensors of discretised A and B are never formed.
-    /// SIMD over 16 channels (A read once per block into (n, 16) vectors), tasks over b × ceil(d / 16) on
-    /// `Parallel`. exp is `VectorMath.exp` (relative error < 1.5e-7).
+    /// One pass over time per (sequence, group of 16-channel blocks): at each step the step size is discretised, the
+    /// state updated in L1/L2 and contracted with C; the (b, l, d, n) tensors of discretised A and B are never formed.
+    /// SIMD over 16 channels (A read once into (n, 16) vectors per block), tasks over sequences × channel groups on
+    /// `Parallel`. The decay exp(dt·A) is `VectorMath.expNegativeMagnitude` (relative error < 1.5e-7), which needs
+    /// dt >= 0 and A <= 0, as Mamba guarantees (softplus, A = −exp(A_log)); the reference computes exp(dt·A) as given.
     ///
     /// - Parameters:
     ///   - u, delta: (b, l, d). B, C: (b, l, n). A: (d, n), negative. D, deltaBias: (d) or nil (0).
@@ -45,13 +46,14 @@ public enum SelectiveScan {
     ) {
         let chunkLength = chunkStates == nil ? max(dims.length, 1) : chunkLength
         precondition(chunkLength >= 1, "SelectiveScan.forward: chunkStates needs chunkLength >= 1, got \(chunkLength)")
-        let blocks = (dims.channels + scanBlockWidth - 1) / scanBlockWidth
+        let partition = ScanPartition(dims, bytesPerBlock: 2 * dims.state * 64, threads: Parallel.threadCount)
         let arguments = UnsafeSendable(Arguments(
             dims: dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
             deltaSoftplus: deltaSoftplus, deltaScale: deltaScale, lengths: lengths, initialState: initialState,
             y: y, finalState: finalState, chunkLength: chunkLength, chunkStates: chunkStates))
-        Parallel.forEach(dims.batch * blocks) { task in
-            forwardBlock(arguments.value, sequence: task / blocks, firstChannel: (task % blocks) * scanBlockWidth)
+        Parallel.forEach(dims.batch * partition.groupsPerSequence) { task in
+            forwardGroup(arguments.value, sequence: task / partition.groupsPerSequence,
+                         blocks: partition.blockRange(task % partition.groupsPerSequence))
         }
     }
 
@@ -66,72 +68,72 @@ public enum SelectiveScan {
         let chunkLength: Int, chunkStates: UnsafeMutablePointer<Float>?
     }
 
-    /// The fused kernel for sequence `b`, channels d0 ..< d0 + 16 (fewer in the last block).
-    @inline(__always)
-    static func forwardBlock(_ a: Arguments, sequence b: Int, firstChannel d0: Int) {
+    /// The fused kernel for sequence `b` and the channel blocks `blocks` (block j = channels 16j ..< 16j + 16, fewer
+    /// in the last block of d): time in the outer loop, blocks inside.
+    static func forwardGroup(_ a: Arguments, sequence b: Int, blocks: Range<Int>) {
         typealias V = SIMD16<Float>
         let (l, d, n) = (a.dims.length, a.dims.channels, a.dims.state)
-        let width = min(scanBlockWidth, d - d0)
         let validSteps = validLength(a.lengths, b, l)
-        withUnsafeTemporaryAllocation(of: V.self, capacity: max(2 * n, 1)) { scratch in
-            // (n) vectors of 16 channels: A transposed, and the state h.
-            let aBlock = scratch.baseAddress!, h = aBlock + n
-            gatherTransposed(a.A, firstChannel: d0, width: width, state: n, into: aBlock)
+        // Per block, (n) vectors of 16 channels: A transposed, then the state h.
+        let scratch = allocateVectors(2 * n * blocks.count)
+        defer { scratch.deallocate() }
+        let aT = scratch, hT = scratch + n * blocks.count
+        func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
+        func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
+        for j in 0..<blocks.count {
+            gatherTransposed(a.A, firstChannel: firstChannel(j), width: width(j), state: n, into: aT + j * n)
             if let initial = a.initialState {
-                gatherTransposed(initial + b * d * n, firstChannel: d0, width: width, state: n, into: h)
-            } else {
-                for k in 0..<n { h[k] = V() }
+                gatherTransposed(initial + b * d * n, firstChannel: firstChannel(j), width: width(j), state: n,
+                                 into: hT + j * n)
             }
-            let skip = a.D.map { loadBlock($0 + d0, width) } ?? V()
-            let bias = a.deltaBias.map { loadBlock($0 + d0, width) } ?? V()
-            let scale = V(repeating: a.deltaScale)
-            let chunkCount = (l + a.chunkLength - 1) / a.chunkLength
-            for chunk in 0..<max(chunkCount, 1) {
-                let start = chunk * a.chunkLength
-                if let states = a.chunkStates, chunk < chunkCount {
-                    scatterTransposed(h, firstChannel: d0, width: width, state: n,
+        }
+        let scale = V(repeating: a.deltaScale)
+        let chunkCount = (l + a.chunkLength - 1) / a.chunkLength
+        for chunk in 0..<max(chunkCount, 1) {
+            let start = chunk * a.chunkLength
+            if let states = a.chunkStates, chunk < chunkCount {
+                for j in 0..<blocks.count {
+                    scatterTransposed(hT + j * n, firstChannel: firstChannel(j), width: width(j), state: n,
                                       into: states + (b * chunkCount + chunk) * d * n)
                 }
-                let end = min(start + a.chunkLength, validSteps)
-                if start >= end { continue }
-                for t in start..<end {
+            }
+            let end = min(start + a.chunkLength, validSteps)
+            if start >= end { continue }
+            for t in start..<end {
+                let bRow = a.B + (b * l + t) * n, cRow = a.C + (b * l + t) * n   // (b, t, :) in (b, l, n)
+                for j in 0..<blocks.count {
+                    let d0 = firstChannel(j), lanes = width(j)
+                    let aBlock = aT + j * n, h = hT + j * n
                     let row = (b * l + t) * d + d0          // (b, t, d0) in (b, l, d)
-                    let bRow = a.B + (b * l + t) * n, cRow = a.C + (b * l + t) * n   // (b, t, :) in (b, l, n)
-                    let uValue = loadBlock(a.u + row, width)
-                    var dt = loadBlock(a.delta + row, width) + bias
+                    let uValue = loadBlock(a.u + row, lanes)
+                    var dt = loadBlock(a.delta + row, lanes)
+                    if let bias = a.deltaBias { dt += loadBlock(bias + d0, lanes) }
                     if a.deltaSoftplus { dt = VectorMath.softplus(dt) }
                     dt *= scale
                     let dtU = dt * uValue
-                    // Two accumulators halve the dependency chain of the contraction with C.
-                    var y0 = skip * uValue, y1 = V()
-                    var k = 0
-                    while k + 2 <= n {
-                        let decay0 = VectorMath.exp(dt * aBlock[k])
-                        let decay1 = VectorMath.exp(dt * aBlock[k + 1])
-                        let h0 = (dtU * bRow[k]).addingProduct(decay0, h[k])
-                        let h1 = (dtU * bRow[k + 1]).addingProduct(decay1, h[k + 1])
-                        h[k] = h0
-                        h[k + 1] = h1
-                        y0 = y0.addingProduct(h0, cRow[k])
-                        y1 = y1.addingProduct(h1, cRow[k + 1])
-                        k += 2
-                    }
-                    if k < n {
-                        let decay = VectorMath.exp(dt * aBlock[k])
+                    var y0 = V(), y1 = V()
+                    if let skip = a.D { y0 = loadBlock(skip + d0, lanes) * uValue }
+                    for k in 0..<n {
+                        let decay = VectorMath.expNegativeMagnitude(dt * aBlock[k])
                         let hk = (dtU * bRow[k]).addingProduct(decay, h[k])
                         h[k] = hk
-                        y0 = y0.addingProduct(hk, cRow[k])
+                        y1 = y1.addingProduct(hk, cRow[k])
                     }
                     var output = y0 + y1
-                    if let z = a.z { output *= VectorMath.silu(loadBlock(z + row, width)) }
-                    storeBlock(output, a.y + row, width)
+                    if let z = a.z { output *= VectorMath.silu(loadBlock(z + row, lanes)) }
+                    storeBlock(output, a.y + row, lanes)
                 }
             }
-            for t in validSteps..<max(l, validSteps) {
-                storeBlock(V(), a.y + (b * l + t) * d + d0, width)
+        }
+        for t in validSteps..<max(l, validSteps) {
+            for j in 0..<blocks.count {
+                storeBlock(V(), a.y + (b * l + t) * d + firstChannel(j), width(j))
             }
-            if let final = a.finalState {
-                scatterTransposed(h, firstChannel: d0, width: width, state: n, into: final + b * d * n)
+        }
+        if let final = a.finalState {
+            for j in 0..<blocks.count {
+                scatterTransposed(hT + j * n, firstChannel: firstChannel(j), width: width(j), state: n,
+                                  into: final + b * d * n)
             }
         }
     }
@@ -240,7 +242,7 @@ public enum SelectiveScan {
         var k = 0
         while k < n {
             let width = min(scanBlockWidth, n - k)
-            let decay = VectorMath.exp(V(repeating: dt) * loadBlock(aRow + k, width))
+            let decay = VectorMath.expNegativeMagnitude(V(repeating: dt) * loadBlock(aRow + k, width))
             let state = (V(repeating: dt * x) * loadBlock(bRow + k, width)).addingProduct(decay, loadBlock(h + k, width))
             storeBlock(state, h + k, width)
             sum = sum.addingProduct(state, loadBlock(cRow + k, width))
