@@ -227,10 +227,14 @@ public final class MambaModel: @unchecked Sendable {
             let v = configuration.paddedVocabSize
             let logits = backend.makeBuffer(rows * v).reshaped([b, l, v])
             withExtendedLifetime((h, logits)) {
-                // {rows, d_model} @ {d_model, V} => logits
-                backend.linear(input: h.pointer, inputStride: d, rows: rows, inFeatures: d,
-                               weight: p + (layout.lmHead ?? layout.embeddings), outFeatures: v, bias: nil,
-                               output: logits.pointer, outputStride: v, accumulate: false)
+                // {rows, d_model} @ {d_model, V} => logits, in blocks of rows: one GEMM over all b · l rows made
+                // multi-threaded OpenBLAS take about b · l · d_model floats of extra memory (measured).
+                let block = max(1, options.chunkRows)
+                for start in stride(from: 0, to: rows, by: block) {
+                    backend.linear(input: h.pointer + start * d, inputStride: d, rows: min(block, rows - start),
+                                   inFeatures: d, weight: p + (layout.lmHead ?? layout.embeddings), outFeatures: v,
+                                   bias: nil, output: logits.pointer + start * v, outputStride: v, accumulate: false)
+                }
                 backend.zeroPadding(logits.pointer, sequences: b, length: l, dim: v, lengths: lengths)
             }
             return MambaOutput(logits: logits, lastHiddenState: h, hiddenStates: hiddenStates, pooled: nil,
