@@ -45,6 +45,16 @@ public protocol MambaBackend: Sendable {
                            D: UnsafePointer<Float>, z: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
                            initialState: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                            finalState: UnsafeMutablePointer<Float>)
+    /// `SelectiveScan.step`: one position of every sequence, state h {b, d_inner, n} updated in place.
+    func selectiveScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                           A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
+                           D: UnsafePointer<Float>, z: UnsafePointer<Float>, deltaBias: UnsafePointer<Float>,
+                           h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>)
+    /// `S4DScan.step`: one position of every sequence, state h updated in place.
+    func timeInvariantScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
+                               delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
+                               C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                               h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>)
     /// output = −exp(input) (A from A_log).
     func negativeExp(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int)
     /// output = softplus(input) (S4D's Δ from dt_bias).
@@ -131,6 +141,23 @@ public struct CPUBackend: MambaBackend {
                                   finalState: UnsafeMutablePointer<Float>) {
         S4DScan.forward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
                         initialState: initialState, y: y, finalState: finalState)
+    }
+    /// `SelectiveScan.step`.
+    public func selectiveScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
+                                  delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
+                                  C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                  deltaBias: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                                  y: UnsafeMutablePointer<Float>) {
+        SelectiveScan.step(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A, B: B, C: C, D: D,
+                           z: z, deltaBias: deltaBias, deltaSoftplus: true, deltaScale: 1, h: h, y: y)
+    }
+    /// `S4DScan.step`.
+    public func timeInvariantScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
+                                      delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
+                                      C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                      h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        S4DScan.step(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z,
+                     h: h, y: y)
     }
     /// −exp(input), with the 16-lane polynomial exp (recomputed per pass and per step, so kept cheap).
     public func negativeExp(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {

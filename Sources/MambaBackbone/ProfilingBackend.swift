@@ -103,6 +103,27 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                                    initialState: initialState, y: y, finalState: finalState)
         }
     }
+    /// `base.selectiveScanStep`, timed.
+    public func selectiveScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
+                                  delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
+                                  C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                  deltaBias: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                                  y: UnsafeMutablePointer<Float>) {
+        time("selectiveScanStep") {
+            base.selectiveScanStep(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A, B: B,
+                                   C: C, D: D, z: z, deltaBias: deltaBias, h: h, y: y)
+        }
+    }
+    /// `base.timeInvariantScanStep`, timed.
+    public func timeInvariantScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
+                                      delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
+                                      C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                      h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        time("timeInvariantScanStep") {
+            base.timeInvariantScanStep(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A,
+                                       B: B, C: C, D: D, z: z, h: h, y: y)
+        }
+    }
     /// `base.negativeExp`, timed.
     public func negativeExp(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
         time("negativeExp") { base.negativeExp(input, into: output, count: count) }

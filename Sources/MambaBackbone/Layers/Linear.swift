@@ -11,6 +11,14 @@ public enum Linear {
                                weight: UnsafePointer<Float>, outFeatures: Int, bias: UnsafePointer<Float>?,
                                output: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool = false) {
         guard rows > 0, outFeatures > 0 else { return }
+        if rows <= smallRows && inFeatures > 0 {
+            // Recurrent steps multiply one row per sequence: BLAS's per-call cost (thread wake-ups, packing) is then
+            // most of the time, so a few rows use plain 16-lane dot products instead.
+            smallForward(input: input, inputStride: inputStride, rows: rows, inFeatures: inFeatures, weight: weight,
+                         outFeatures: outFeatures, bias: bias, output: output, outputStride: outputStride,
+                         accumulate: accumulate)
+            return
+        }
         if inFeatures == 0 {
             if !accumulate { for r in 0..<rows { (output + r * outputStride).initialize(repeating: 0, count: outFeatures) } }
         } else {
@@ -20,6 +28,37 @@ public enum Linear {
                       beta: accumulate ? 1 : 0, c: output, ldc: outputStride)
         }
         if let bias { addBias(bias, to: output, rows: rows, features: outFeatures, stride: outputStride) }
+    }
+
+    /// Up to this many rows go through `smallForward` instead of GEMM.
+    static let smallRows = 4
+
+    /// output[r, o] (+)= Σ_i input[r, i] · weight[o, i] + bias[o] with 16-lane dot products, output features split
+    /// over threads when the matrix is large (each task at least 256 K multiply-adds).
+    static func smallForward(input: UnsafePointer<Float>, inputStride: Int, rows: Int, inFeatures: Int,
+                             weight: UnsafePointer<Float>, outFeatures: Int, bias: UnsafePointer<Float>?,
+                             output: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool) {
+        let input = SendablePointer(input), weight = SendablePointer(weight), output = SendablePointer(output)
+        let bias = bias.map { SendablePointer($0) }
+        parallelRanges(outFeatures, minimum: max(1, (1 << 18) / (inFeatures * rows))) { range in
+            for o in range {
+                let w = weight.pointer + o * inFeatures
+                for r in 0..<rows {
+                    let x = input.pointer + r * inputStride
+                    var sum16 = SIMD16<Float>()
+                    var i = 0
+                    while i + 16 <= inFeatures {
+                        sum16.addProduct(load16(x + i), load16(w + i))
+                        i += 16
+                    }
+                    var sum = sum16.sum()
+                    while i < inFeatures { sum += x[i] * w[i]; i += 1 }
+                    sum += bias?.pointer[o] ?? 0
+                    let y = output.pointer + r * outputStride + o
+                    y.pointee = accumulate ? y.pointee + sum : sum
+                }
+            }
+        }
     }
 
     /// output[r, j] += bias[j].

@@ -128,6 +128,9 @@ public enum MambaMixer {
         backend.updateConvWindow(input: ws.x, inputStride: e, window: convWindow, valid: valid, sequences: sequences,
                                  length: length, channels: e, kernel: k)
         let scanDims = ScanDimensions(batch: sequences, length: length, channels: e, state: n)
+        // One position that every sequence uses (a recurrent step): the scans' single-step kernels update the state
+        // in place, without the full scan's per-call setup.
+        let singleStep = length == 1 && (0..<sequences).allSatisfy { valid[$0] == 1 }
         // x is dead after the convolution: y reuses its buffer.
         let y = ws.x
         switch offsets.ssm {
@@ -142,15 +145,27 @@ public enum MambaMixer {
                            accumulate: false)
             backend.copyColumns(ws.xdbl, stride: r + 2 * n, start: r, count: n, rows: rows, into: ws.b)
             backend.copyColumns(ws.xdbl, stride: r + 2 * n, start: r + n, count: n, rows: rows, into: ws.c)
-            backend.selectiveScan(scanDims, u: ws.u, delta: ws.delta, A: ws.a, B: ws.b, C: ws.c, D: p + offsets.d,
-                                  z: ws.z, deltaBias: p + dtProjBias, lengths: valid, initialState: ssmState,
-                                  y: y, finalState: ws.finalState)
+            if singleStep {
+                backend.selectiveScanStep(batch: sequences, channels: e, state: n, u: ws.u, delta: ws.delta, A: ws.a,
+                                          B: ws.b, C: ws.c, D: p + offsets.d, z: ws.z, deltaBias: p + dtProjBias,
+                                          h: ssmState, y: y)
+            } else {
+                backend.selectiveScan(scanDims, u: ws.u, delta: ws.delta, A: ws.a, B: ws.b, C: ws.c,
+                                      D: p + offsets.d, z: ws.z, deltaBias: p + dtProjBias, lengths: valid,
+                                      initialState: ssmState, y: y, finalState: ws.finalState)
+            }
         case .timeInvariant(_, let bOffset, let cOffset):
-            backend.timeInvariantScan(scanDims, u: ws.u, delta: ws.s4dDelta, A: ws.a, B: p + bOffset, C: p + cOffset,
-                                      D: p + offsets.d, z: ws.z, lengths: valid, initialState: ssmState, y: y,
-                                      finalState: ws.finalState)
+            if singleStep {
+                backend.timeInvariantScanStep(batch: sequences, channels: e, state: n, u: ws.u, delta: ws.s4dDelta,
+                                              A: ws.a, B: p + bOffset, C: p + cOffset, D: p + offsets.d, z: ws.z,
+                                              h: ssmState, y: y)
+            } else {
+                backend.timeInvariantScan(scanDims, u: ws.u, delta: ws.s4dDelta, A: ws.a, B: p + bOffset,
+                                          C: p + cOffset, D: p + offsets.d, z: ws.z, lengths: valid,
+                                          initialState: ssmState, y: y, finalState: ws.finalState)
+            }
         }
-        backend.copy(ws.finalState, into: ssmState, count: sequences * e * n)
+        if !singleStep { backend.copy(ws.finalState, into: ssmState, count: sequences * e * n) }
         // {rows, d_inner} @ {d_inner, d_model} => out
         backend.linear(input: y, inputStride: e, rows: rows, inFeatures: e, weight: p + offsets.outProjWeight,
                        outFeatures: d, bias: offsets.outProjBias.map { p + $0 }, output: ws.out, outputStride: d,
