@@ -74,10 +74,12 @@ public enum SelectiveScan {
         typealias V = SIMD16<Float>
         let (l, d, n) = (a.dims.length, a.dims.channels, a.dims.state)
         let validSteps = validLength(a.lengths, b, l)
-        // Per block, (n) vectors of 16 channels: A transposed, then the state h.
-        let scratch = allocateVectors(2 * n * blocks.count)
+        // Per block, (n) vectors of 16 channels: A transposed, then the state h; then per block the step's dt and
+        // skip-plus-gate terms, computed for the whole row first (see below).
+        let scratch = allocateVectors((2 * n + 2) * blocks.count)
         defer { scratch.deallocate() }
         let aT = scratch, hT = scratch + n * blocks.count
+        let dtRow = hT + n * blocks.count, gateRow = dtRow + blocks.count
         func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
         func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
         for j in 0..<blocks.count {
@@ -101,27 +103,32 @@ public enum SelectiveScan {
             if start >= end { continue }
             for t in start..<end {
                 let bRow = a.B + (b * l + t) * n, cRow = a.C + (b * l + t) * n   // (b, t, :) in (b, l, n)
+                let rowStart = (b * l + t) * d                                    // (b, t, 0) in (b, l, d)
+                // dt and silu(z) for the whole row first: computed block after block inside the state loop, each
+                // softplus (a long dependency chain) stalled the next block's exps; here they overlap.
+                for j in 0..<blocks.count {
+                    let d0 = firstChannel(j), lanes = width(j)
+                    var dt = loadBlock(a.delta + rowStart + d0, lanes)
+                    if let bias = a.deltaBias { dt += loadBlock(bias + d0, lanes) }
+                    if a.deltaSoftplus { dt = VectorMath.softplus(dt) }
+                    dtRow[j] = dt * scale
+                    if let z = a.z { gateRow[j] = VectorMath.silu(loadBlock(z + rowStart + d0, lanes)) }
+                }
                 for j in 0..<blocks.count {
                     let d0 = firstChannel(j), lanes = width(j)
                     let aBlock = aT + j * n, h = hT + j * n
-                    let row = (b * l + t) * d + d0          // (b, t, d0) in (b, l, d)
-                    let uValue = loadBlock(a.u + row, lanes)
-                    var dt = loadBlock(a.delta + row, lanes)
-                    if let bias = a.deltaBias { dt += loadBlock(bias + d0, lanes) }
-                    if a.deltaSoftplus { dt = VectorMath.softplus(dt) }
-                    dt *= scale
-                    let dtU = dt * uValue
-                    var y0 = V(), y1 = V()
-                    if let skip = a.D { y0 = loadBlock(skip + d0, lanes) * uValue }
+                    let uValue = loadBlock(a.u + rowStart + d0, lanes)
+                    let dt = dtRow[j], dtU = dt * uValue
+                    var sum = V()
                     for k in 0..<n {
                         let decay = VectorMath.expNegativeMagnitude(dt * aBlock[k])
                         let hk = (dtU * bRow[k]).addingProduct(decay, h[k])
                         h[k] = hk
-                        y1 = y1.addingProduct(hk, cRow[k])
+                        sum = sum.addingProduct(hk, cRow[k])
                     }
-                    var output = y0 + y1
-                    if let z = a.z { output *= VectorMath.silu(loadBlock(z + row, lanes)) }
-                    storeBlock(output, a.y + row, lanes)
+                    if let skip = a.D { sum = sum.addingProduct(loadBlock(skip + d0, lanes), uValue) }
+                    if a.z != nil { sum *= gateRow[j] }
+                    storeBlock(sum, a.y + rowStart + d0, lanes)
                 }
             }
         }
