@@ -54,8 +54,9 @@ public enum S4DScan {
         let validSteps = validLength(a.lengths, b, l)
         // Per block, (n) vectors of 16 channels each: exp(delta·A), delta·B, C, and the state h.
         let perBlock = 4 * n
-        let scratch = allocateVectors(perBlock * blocks.count)
+        let scratch = allocateVectors(perBlock * blocks.count + blocks.count)
         defer { scratch.deallocate() }
+        let gateRow = scratch + perBlock * blocks.count    // silu(z) of the current row, per block
         func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
         func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
         for j in 0..<blocks.count {
@@ -85,12 +86,18 @@ public enum S4DScan {
             let end = min(start + a.chunkLength, validSteps)
             if start >= end { continue }
             for t in start..<end {
+                let rowStart = (b * l + t) * d          // (b, t, 0) in (b, l, d)
+                // The gates first, for the whole row, so that their latency overlaps (as in SelectiveScan).
+                if let z = a.z {
+                    for j in 0..<blocks.count {
+                        gateRow[j] = VectorMath.silu(loadBlock(z + rowStart + firstChannel(j), width(j)))
+                    }
+                }
                 for j in 0..<blocks.count {
                     let d0 = firstChannel(j), lanes = width(j)
                     let decay = scratch + j * perBlock, inputWeight = decay + n, cBlock = decay + 2 * n
                     let h = decay + 3 * n
-                    let row = (b * l + t) * d + d0          // (b, t, d0) in (b, l, d)
-                    let x = loadBlock(a.u + row, lanes)
+                    let x = loadBlock(a.u + rowStart + d0, lanes)
                     var y0 = V(), y1 = V()
                     if let skip = a.D { y0 = loadBlock(skip + d0, lanes) * x }
                     var k = 0
@@ -109,8 +116,8 @@ public enum S4DScan {
                         y0 = y0.addingProduct(hk, cBlock[k])
                     }
                     var output = y0 + y1
-                    if let z = a.z { output *= VectorMath.silu(loadBlock(z + row, lanes)) }
-                    storeBlock(output, a.y + row, lanes)
+                    if a.z != nil { output *= gateRow[j] }
+                    storeBlock(output, a.y + rowStart + d0, lanes)
                 }
             }
         }
