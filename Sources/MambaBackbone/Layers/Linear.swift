@@ -19,6 +19,12 @@ public enum Linear {
                          accumulate: accumulate)
             return
         }
+        if inFeatures > 0 && inFeatures <= narrowInputs {
+            narrowForward(input: input, inputStride: inputStride, rows: rows, inFeatures: inFeatures, weight: weight,
+                          outFeatures: outFeatures, bias: bias, output: output, outputStride: outputStride,
+                          accumulate: accumulate)
+            return
+        }
         if inFeatures == 0 {
             if !accumulate { for r in 0..<rows { (output + r * outputStride).initialize(repeating: 0, count: outFeatures) } }
         } else {
@@ -28,6 +34,46 @@ public enum Linear {
                       beta: accumulate ? 1 : 0, c: output, ldc: outputStride)
         }
         if let bias { addBias(bias, to: output, rows: rows, features: outFeatures, stride: outputStride) }
+    }
+
+    /// Up to this many input features go through `narrowForward` instead of GEMM (dt_proj: k = r = d_model / 16).
+    static let narrowInputs = 32
+
+    /// output[r, o] (+)= Σ_i input[r, i] · weight[o, i] + bias[o] for a small number of inputs: GEMM packs and
+    /// blocks for a k it barely uses; here each output row is built 16 features at a time from k broadcasts, with
+    /// the weight transposed once to (in, out) and rows in parallel.
+    static func narrowForward(input: UnsafePointer<Float>, inputStride: Int, rows: Int, inFeatures: Int,
+                              weight: UnsafePointer<Float>, outFeatures: Int, bias: UnsafePointer<Float>?,
+                              output: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool) {
+        // transposed[i · out + o] = weight[o · in + i]; the last row holds the bias (zeros without one).
+        let transposed = UnsafeMutablePointer<Float>.allocate(capacity: (inFeatures + 1) * outFeatures)
+        defer { transposed.deallocate() }
+        for o in 0..<outFeatures {
+            for i in 0..<inFeatures { transposed[i * outFeatures + o] = weight[o * inFeatures + i] }
+            transposed[inFeatures * outFeatures + o] = bias?[o] ?? 0
+        }
+        let input = SendablePointer(input), output = SendablePointer(output), weights = SendablePointer(transposed)
+        let vectorOutputs = outFeatures / 16 * 16
+        parallelRanges(rows, minimum: max(1, 16_384 / max(1, inFeatures * outFeatures / 16))) { range in
+            let w = weights.pointer, biasRow = weights.pointer + inFeatures * outFeatures
+            for r in range {
+                let x = input.pointer + r * inputStride
+                let y = output.pointer + r * outputStride
+                var o = 0
+                while o < vectorOutputs {
+                    var acc = load16(biasRow + o)
+                    for i in 0..<inFeatures { acc.addProduct(SIMD16(repeating: x[i]), load16(w + i * outFeatures + o)) }
+                    store16(accumulate ? acc + load16(y + o) : acc, y + o)
+                    o += 16
+                }
+                while o < outFeatures {
+                    var acc = biasRow[o]
+                    for i in 0..<inFeatures { acc += x[i] * w[i * outFeatures + o] }
+                    y[o] = accumulate ? y[o] + acc : acc
+                    o += 1
+                }
+            }
+        }
     }
 
     /// Up to this many rows go through `smallForward` instead of GEMM.
