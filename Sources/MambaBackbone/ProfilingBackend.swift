@@ -1,0 +1,176 @@
+// A backend that forwards every kernel to another backend and adds up the wall time spent in each kernel
+// (`mambakit bench forward --profile`). Kernels run synchronously on the CPU backend, so wall time is kernel time.
+import Foundation
+import MambaTensor
+import Synchronization
+
+/// Wraps a backend and times each kernel by name.
+public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
+    /// The backend doing the work.
+    public let base: any MambaBackend
+    private let totals = Mutex<[String: (seconds: Double, calls: Int)]>([:])
+
+    /// Wraps `base`.
+    public init(_ base: any MambaBackend = CPUBackend()) { self.base = base }
+
+    /// "profile(<base>)".
+    public var name: String { "profile(\(base.name))" }
+
+    /// Seconds and calls per kernel since creation or the last `reset`.
+    public var report: [(kernel: String, seconds: Double, calls: Int)] {
+        totals.withLock { $0.map { ($0.key, $0.value.seconds, $0.value.calls) } }.sorted { $0.seconds > $1.seconds }
+    }
+
+    /// Forgets the totals.
+    /// `base.reset`, timed.
+    public func reset() { totals.withLock { $0 = [:] } }
+
+    @inline(__always)
+    private func time<R>(_ kernel: String, _ body: () -> R) -> R {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = body()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        totals.withLock { totals in
+            let previous = totals[kernel] ?? (0, 0)
+            totals[kernel] = (previous.seconds + seconds, previous.calls + 1)
+        }
+        return result
+    }
+
+    /// `base.makeBuffer`, timed.
+    public func makeBuffer(_ count: Int) -> Tensor { time("makeBuffer") { base.makeBuffer(count) } }
+    /// `base.embedding`, timed.
+    public func embedding(ids: UnsafePointer<Int32>, rows: Int, table: UnsafePointer<Float>, dim: Int,
+                          out: UnsafeMutablePointer<Float>) {
+        time("embedding") { base.embedding(ids: ids, rows: rows, table: table, dim: dim, out: out) }
+    }
+    /// `base.rmsNorm`, timed.
+    public func rmsNorm(input: UnsafePointer<Float>, rows: RowMap, dim: Int, weight: UnsafePointer<Float>,
+                        epsilon: Float, output: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>?) {
+        time("rmsNorm") {
+            base.rmsNorm(input: input, rows: rows, dim: dim, weight: weight, epsilon: epsilon, output: output, rstd: rstd)
+        }
+    }
+    /// `base.linear`, timed.
+    public func linear(input: UnsafePointer<Float>, inputStride: Int, rows: Int, inFeatures: Int,
+                       weight: UnsafePointer<Float>, outFeatures: Int, bias: UnsafePointer<Float>?,
+                       output: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool) {
+        time("linear \(inFeatures)->\(outFeatures)") {
+            base.linear(input: input, inputStride: inputStride, rows: rows, inFeatures: inFeatures, weight: weight,
+                        outFeatures: outFeatures, bias: bias, output: output, outputStride: outputStride,
+                        accumulate: accumulate)
+        }
+    }
+    /// `base.causalConv1dSiLU`, timed.
+    public func causalConv1dSiLU(input: UnsafePointer<Float>, inputStride: Int, window: UnsafePointer<Float>?,
+                                 sequences: Int, length: Int, channels: Int, kernel: Int,
+                                 weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                 output: UnsafeMutablePointer<Float>) {
+        time("causalConv1dSiLU") {
+            base.causalConv1dSiLU(input: input, inputStride: inputStride, window: window, sequences: sequences,
+                                  length: length, channels: channels, kernel: kernel, weight: weight, bias: bias,
+                                  output: output)
+        }
+    }
+    /// `base.updateConvWindow`, timed.
+    public func updateConvWindow(input: UnsafePointer<Float>, inputStride: Int, window: UnsafeMutablePointer<Float>,
+                                 valid: UnsafePointer<Int32>, sequences: Int, length: Int, channels: Int,
+                                 kernel: Int) {
+        time("updateConvWindow") {
+            base.updateConvWindow(input: input, inputStride: inputStride, window: window, valid: valid,
+                                  sequences: sequences, length: length, channels: channels, kernel: kernel)
+        }
+    }
+    /// `base.selectiveScan`, timed.
+    public func selectiveScan(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                              A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
+                              D: UnsafePointer<Float>, z: UnsafePointer<Float>, deltaBias: UnsafePointer<Float>,
+                              lengths: UnsafePointer<Int32>, initialState: UnsafePointer<Float>?,
+                              y: UnsafeMutablePointer<Float>, finalState: UnsafeMutablePointer<Float>) {
+        time("selectiveScan") {
+            base.selectiveScan(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
+                               lengths: lengths, initialState: initialState, y: y, finalState: finalState)
+        }
+    }
+    /// `base.timeInvariantScan`, timed.
+    public func timeInvariantScan(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                                  A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
+                                  D: UnsafePointer<Float>, z: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                  initialState: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                                  finalState: UnsafeMutablePointer<Float>) {
+        time("timeInvariantScan") {
+            base.timeInvariantScan(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
+                                   initialState: initialState, y: y, finalState: finalState)
+        }
+    }
+    /// `base.selectiveScanStep`, timed.
+    public func selectiveScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
+                                  delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
+                                  C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                  deltaBias: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                                  y: UnsafeMutablePointer<Float>) {
+        time("selectiveScanStep") {
+            base.selectiveScanStep(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A, B: B,
+                                   C: C, D: D, z: z, deltaBias: deltaBias, h: h, y: y)
+        }
+    }
+    /// `base.timeInvariantScanStep`, timed.
+    public func timeInvariantScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
+                                      delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
+                                      C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                      h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        time("timeInvariantScanStep") {
+            base.timeInvariantScanStep(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A,
+                                       B: B, C: C, D: D, z: z, h: h, y: y)
+        }
+    }
+    /// `base.negativeExp`, timed.
+    public func negativeExp(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
+        time("negativeExp") { base.negativeExp(input, into: output, count: count) }
+    }
+    /// `base.softplus`, timed.
+    public func softplus(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
+        time("softplus") { base.softplus(input, into: output, count: count) }
+    }
+    /// `base.copy`, timed.
+    public func copy(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        time("copy") { base.copy(source, into: destination, count: count) }
+    }
+    /// `base.copyColumns`, timed.
+    public func copyColumns(_ source: UnsafePointer<Float>, stride: Int, start: Int, count: Int, rows: Int,
+                            into destination: UnsafeMutablePointer<Float>) {
+        time("copyColumns") { base.copyColumns(source, stride: stride, start: start, count: count, rows: rows, into: destination) }
+    }
+    /// `base.copyRows`, timed.
+    public func copyRows(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rows: RowMap,
+                         dim: Int, scatter: Bool) {
+        time("copyRows") { base.copyRows(source, into: destination, rows: rows, dim: dim, scatter: scatter) }
+    }
+    /// `base.addRows`, timed.
+    public func addRows(_ source: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        into destination: UnsafeMutablePointer<Float>, rows: RowMap, dim: Int) {
+        time("addRows") { base.addRows(source, bias: bias, into: destination, rows: rows, dim: dim) }
+    }
+    /// `base.reverseValid`, timed.
+    public func reverseValid(_ buffer: UnsafeMutablePointer<Float>, sequences: Int, length: Int, dim: Int,
+                             lengths: UnsafePointer<Int32>, zeroPadding: Bool) {
+        time("reverseValid") {
+            base.reverseValid(buffer, sequences: sequences, length: length, dim: dim, lengths: lengths,
+                              zeroPadding: zeroPadding)
+        }
+    }
+    /// `base.zeroPadding`, timed.
+    public func zeroPadding(_ buffer: UnsafeMutablePointer<Float>, sequences: Int, length: Int, dim: Int,
+                            lengths: UnsafePointer<Int32>) {
+        time("zeroPadding") { base.zeroPadding(buffer, sequences: sequences, length: length, dim: dim, lengths: lengths) }
+    }
+    /// `base.pool`, timed.
+    public func pool(_ input: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
+                     lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
+                     into pooled: UnsafeMutablePointer<Float>) {
+        time("pool") {
+            base.pool(input, sequences: sequences, length: length, dim: dim, lengths: lengths, pooling: pooling,
+                      into: pooled)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+// The state of recurrent inference: per layer, the last k − 1 inputs of the convolution and the SSM state.
+// Its size is fixed (layers · b · d_inner · (k − 1 + n) floats), so each `MambaModel.step` costs O(1) time and memory
+// in the number of tokens already seen.
+import Foundation
+import MambaTensor
+
+/// Per-layer convolution windows and SSM states of `batch` sequences (see `MambaModel.step` and `prefill`).
+/// A state belongs to one generation loop: `step` mutates it, so one state must not be stepped from two threads at
+/// once (use `copy()` to branch).
+public final class RecurrentState: @unchecked Sendable {
+    /// The number of sequences.
+    public let batch: Int
+    /// The number of layers.
+    public let layers: Int
+    /// Convolution windows, (layers, b, k − 1, d_inner): the last k − 1 inputs of each layer's convolution, oldest
+    /// first (transformers keeps (b, d_inner, k) per layer; this layout keeps channels contiguous for SIMD).
+    public let convWindows: Tensor
+    /// SSM states, (layers, b, d_inner, n).
+    public let ssmStates: Tensor
+    /// Tokens seen by each sequence (the prompt's valid length, then one per step).
+    public internal(set) var positions: [Int]
+
+    let windowStride: Int
+    let stateStride: Int
+    var stepWorkspace: StepWorkspace?
+
+    /// A zero state (the state before any token) for `batch` sequences of a model with these dimensions.
+    init(batch: Int, layers: Int, dims: MixerDimensions, backend: any MambaBackend) {
+        self.batch = batch
+        self.layers = layers
+        windowStride = batch * (dims.kernel - 1) * dims.inner
+        stateStride = batch * dims.inner * dims.state
+        convWindows = backend.makeBuffer(layers * windowStride).reshaped([layers, batch, dims.kernel - 1, dims.inner])
+        ssmStates = backend.makeBuffer(layers * stateStride).reshaped([layers, batch, dims.inner, dims.state])
+        positions = Array(repeating: 0, count: batch)
+    }
+
+    /// Layer `layer`'s window, (b, k − 1, d_inner).
+    func window(_ layer: Int) -> UnsafeMutablePointer<Float> { convWindows.pointer + layer * windowStride }
+    /// Layer `layer`'s SSM state, (b, d_inner, n).
+    func ssm(_ layer: Int) -> UnsafeMutablePointer<Float> { ssmStates.pointer + layer * stateStride }
+
+    /// An independent copy (e.g. to branch generation from one prompt).
+    public func copy() -> RecurrentState {
+        let other = RecurrentState(batch: batch, layers: layers, windowStride: windowStride, stateStride: stateStride,
+                                   convWindows: convWindows.copy(), ssmStates: ssmStates.copy())
+        other.positions = positions
+        return other
+    }
+
+    private init(batch: Int, layers: Int, windowStride: Int, stateStride: Int, convWindows: Tensor, ssmStates: Tensor) {
+        self.batch = batch
+        self.layers = layers
+        self.windowStride = windowStride
+        self.stateStride = stateStride
+        self.convWindows = convWindows
+        self.ssmStates = ssmStates
+        positions = Array(repeating: 0, count: batch)
+    }
+}
+
+/// Buffers reused by every `step` of one state: b rows of the residual stream and a mixer workspace for b rows.
+final class StepWorkspace {
+    let hidden: Tensor
+    let mixer: MixerWorkspace
+    let ids: UnsafeMutablePointer<Int32>
+    let valid: UnsafeMutablePointer<Int32>
+
+    init(batch: Int, dims: MixerDimensions, backend: any MambaBackend) {
+        hidden = backend.makeBuffer(batch * dims.model)
+        mixer = MixerWorkspace(dims: dims, sequences: batch, capacity: batch, backend: backend)
+        ids = .allocate(capacity: batch)
+        valid = .allocate(capacity: batch)
+        valid.initialize(repeating: 1, count: batch)
+    }
+
+    deinit {
+        ids.deallocate()
+        valid.deallocate()
+    }
+}

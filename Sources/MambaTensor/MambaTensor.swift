@@ -1,1 +1,0 @@
-// MambaTensor: see README.md's map of modules.
