@@ -9,7 +9,8 @@
 /// // batch.values == [7, 8, 9, 10, 4, 4], batch.lengths == [3, 1], batch.length == 3
 /// ```
 ///
-/// Token ids are `SequenceBatch<Int32>` (`TokenBatch`), audio samples `SequenceBatch<Float>` (`SampleBatch`).
+/// Token ids are `SequenceBatch<Int32>`, audio samples `SequenceBatch<Float>` (`SampleBatch`); the model takes token ids
+/// as `MambaBackbone.TokenBatch`.
 public struct SequenceBatch<Element: Sendable & Equatable>: Sendable, Equatable {
     /// b × l values, row-major; positions at and after `lengths[row]` hold `padding`.
     public let values: [Element]
@@ -81,7 +82,5 @@ public struct SequenceBatch<Element: Sendable & Equatable>: Sendable, Equatable 
     }
 }
 
-/// A batch of token ids.
-public typealias TokenBatch = SequenceBatch<Int32>
 /// A batch of audio samples (one channel).
 public typealias SampleBatch = SequenceBatch<Float>

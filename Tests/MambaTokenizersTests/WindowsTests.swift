@@ -138,7 +138,7 @@ struct WindowsTests {
 struct SequenceBatchTests {
     @Test("pads at the end to the longest row and records lengths and mask")
     func padding() throws {
-        let batch = try TokenBatch(sequences: [[7, 8, 9], [10], []], padding: DNATokenizer.pad)
+        let batch = try SequenceBatch<Int32>(sequences: [[7, 8, 9], [10], []], padding: DNATokenizer.pad)
         #expect(batch.values == [7, 8, 9, 10, 4, 4, 4, 4, 4])
         #expect(batch.lengths == [3, 1, 0] && batch.length == 3 && batch.batchSize == 3)
         #expect(batch.sequence(1) == [10] && batch.row(1) == [10, 4, 4])
