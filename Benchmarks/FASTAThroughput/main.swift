@@ -53,20 +53,9 @@ struct BenchmarkError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// SplitMix64: fast, seeded, good enough for test sequence.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func generate(path: String, bases: Int, level: Int) throws {
-    var rng = SplitMix64(state: 2024)
+    var rng = SplitMix64(seed: 2024)
     let acgt = Array("ACGT".utf8)
     let writer = try FASTAWriter(path: path, options: .init(lineWidth: 60, compressionLevel: level))
     var written = 0

@@ -12,16 +12,6 @@
 import Foundation
 import MambaKit
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -63,7 +53,7 @@ while !args.isEmpty {
     }
 }
 
-var rng = SplitMix64(state: 7)
+var rng = SplitMix64(seed: 7)
 let alphabet = Array("ACGTACGTACGTacgtN".utf8)
 let bases = (0..<(megabytes << 20)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
 let dna = DNATokenizer()

@@ -1,4 +1,5 @@
 import Foundation
+import MambaTensor
 import Testing
 @testable import MambaGenomics
 
@@ -41,7 +42,7 @@ struct FASTAReaderTextTests {
 
     @Test func megabaseSingleLineRecord() throws {
         let s = try Scratch()
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let bases = (0..<1_000_000).map { _ in Array("ACGT".utf8)[Int.random(in: 0..<4, using: &rng)] }
         let path = try s.write("long.fa", Array(">long\n".utf8) + bases + [0x0A] + Array(">next\nA\n".utf8))
         for blockSize in [4096, 256 * 1024] {

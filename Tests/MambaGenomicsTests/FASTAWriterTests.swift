@@ -1,11 +1,12 @@
 import Foundation
+import MambaTensor
 import Testing
 import MambaGenomics
 
 @Suite("FASTAWriter")
 struct FASTAWriterTests {
     static func sampleRecords(seed: UInt64) -> [FASTARecord] {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let alphabet = Array("ACGTacgtNnRY-".utf8)
         return (0..<40).map { k in
             let length = [0, 1, 59, 60, 61, 120, 1000, 4321][k % 8] + (k / 8)

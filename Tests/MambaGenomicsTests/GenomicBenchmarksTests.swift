@@ -2,6 +2,7 @@
 // tables with a pandas index column, Ensembl-style reference record names), checked against plain slicing and a
 // dictionary reverse complement; then each malformed input as an error naming file and line.
 import Foundation
+import MambaTensor
 import MambaGenomics
 import Testing
 import _MambaTestSupport
@@ -23,7 +24,7 @@ struct BenchmarkFixture {
 
     init() throws {
         scratch = try Scratch()
-        var rng = SeededGenerator(seed: 17)
+        var rng = SplitMix64(seed: 17)
         func random(_ n: Int) -> [UInt8] {
             let alphabet = Array("ACGTacgtN".utf8)
             return (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }

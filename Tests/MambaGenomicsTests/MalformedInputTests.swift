@@ -1,4 +1,5 @@
 import Foundation
+import MambaTensor
 import Testing
 import MambaGenomics
 
@@ -45,7 +46,7 @@ struct MalformedInputTests {
 
     @Test func binaryGarbage() throws {
         let s = try Scratch()
-        var rng = SeededGenerator(seed: 99)
+        var rng = SplitMix64(seed: 99)
         let garbage = [0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x01, 0x00] + (0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let path = try s.write("a.out", garbage)
         guard case .notFASTA(let file, 1, 1, let found) = try readError(path) else {

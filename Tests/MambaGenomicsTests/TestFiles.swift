@@ -2,6 +2,7 @@
 // by hand with stored blocks and a CRC-32 computed here), and a plain reference FASTA parser.
 import CZlib
 import Foundation
+import MambaTensor
 import MambaGenomics
 import _MambaTestSupport
 
@@ -135,23 +136,11 @@ func referenceParse(_ bytes: [UInt8]) -> [ReferenceRecord] {
     return records
 }
 
-/// A seeded generator (SplitMix64), so random inputs are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Random well-formed but untidy FASTA text: wrapped at random widths, LF or CRLF, blank and comment lines,
 /// trailing blanks, lower case and IUPAC codes, empty sequences, maybe no final newline.
 func untidyFASTA(records: Int, seed: UInt64) -> [UInt8] {
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let alphabet = Array("ACGTACGTACGTacgtnNRYSWKMBDHVU-".utf8)
     var out: [UInt8] = []
     func newline() { out += Bool.random(using: &rng) ? [0x0D, 0x0A] : [0x0A] }
