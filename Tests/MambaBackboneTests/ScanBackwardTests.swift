@@ -205,10 +205,15 @@ extension SelectiveInputs {
         defer { Parallel.threadCount = saved }
         Parallel.threadCount = 1
         let expected = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: 64)
-        for (threads, chunk) in [(1, 64), (2, 64), (3, 64), (2, 1), (2, 7), (2, 150), (2, 200)] {
+        // 1 and 2 tasks per sequence (19 blocks: 2 reduction units of 16 blocks, the second short).
+        for (threads, chunk) in [(1, 64), (2, 64), (3, 64), (8, 64), (2, 1), (2, 7), (2, 150), (2, 200)] {
             Parallel.threadCount = threads
             let result = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: chunk)
             #expect(result.bitwiseDifferences(expected).isEmpty, "threads \(threads), chunk \(chunk)")
+        }
+        let reference = inputs.backward(fused: false, dy: dy, dFinal: dFinal, chunkLength: 64)
+        for ((name, values), (_, wanted)) in zip(expected.fields, reference.fields) {
+            #expect(relativeError(values, reference: wanted) < 1e-5, "\(name)")
         }
     }
 
@@ -449,7 +454,7 @@ extension S4DInputs {
         defer { Parallel.threadCount = saved }
         Parallel.threadCount = 1
         let expected = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: 64)
-        for (threads, chunk) in [(1, 64), (2, 64), (3, 64), (2, 1), (2, 7), (2, 150), (2, 200)] {
+        for (threads, chunk) in [(1, 64), (2, 64), (3, 64), (8, 64), (2, 1), (2, 7), (2, 150), (2, 200)] {
             Parallel.threadCount = threads
             let result = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: chunk)
             #expect(result.bitwiseDifferences(expected).isEmpty, "threads \(threads), chunk \(chunk)")
@@ -525,4 +530,9 @@ extension S4DInputs {
             #expect(relativeError(zip(a, b).map { $0 + $1 }, reference: total) < 1e-5, "\(name)")
         }
     }
+}
+
+@Test func recommendedChunkLengthKeepsTheHistoryAt64KilobytesPerBlock() {
+    func length(_ n: Int) -> Int { ScanDimensions(batch: 1, length: 10, channels: 16, state: n).recommendedChunkLength }
+    #expect(length(16) == 64 && length(64) == 16 && length(1) == 1024 && length(256) == 8)
 }
