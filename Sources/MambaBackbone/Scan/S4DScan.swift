@@ -462,7 +462,9 @@ extension S4DScan {
         dFinalState: UnsafePointer<Float>? = nil
     ) {
         let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
-        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] { (0..<count).map { Double(pointer[$0]) } }
+        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] {
+            (0..<count).map { Double(pointer[$0]) }
+        }
         let problem = S4DScanReference(
             dims: dims, u: doubles(u, batch * l * d), delta: doubles(delta, d), A: doubles(A, d * n),
             B: doubles(B, d * n), C: doubles(C, d * n), D: D.map { doubles($0, d) },

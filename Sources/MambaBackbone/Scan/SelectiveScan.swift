@@ -266,8 +266,9 @@ public enum SelectiveScan {
 //   dout    = dy_t · silu(z_t);   dz_t = dy_t · out · silu'(z_t);   dD += dout · u_t
 //   g[n]    = dh[n] + dout · C[t, n]              (the adjoint of h_t: carried from t + 1, plus y's own term)
 //   dC[t, n] += dout · h_t[n]                     (summed over channels)
-//   a = exp(dt·A):  (∂L/∂a)·a = g·h_{t−1}·a  →  dA[n] += g·h_{t−1}·a·dt,   ddt += Σₙ g·h_{t−1}·a·A[n]
-//   dt·B·u:         dB[t, n] += g·dt·u (summed over channels),  ddt += u·Σₙ g·B[t, n],  du_t = dt·Σₙ g·B[t, n] + D·dout
+//   a = exp(dt·A):  (∂L/∂a)·a = g·h_{t−1}·a  →  dA[n] += g·h_{t−1}·a·dt,  ddt += Σₙ g·h_{t−1}·a·A[n]
+//   dt·B·u:         dB[t, n] += g·dt·u (summed over channels),  ddt += u·Σₙ g·B[t, n],
+//                   du_t = dt·Σₙ g·B[t, n] + D·dout
 //   dh[n]   = a[n] · g[n]                         (the adjoint of h_{t−1})
 //   ddelta_t = ddt · deltaScale · (deltaSoftplus ? sigmoid(delta + bias) : 1)  (1 above the softplus threshold 20,
 //              as torch's softplus backward);   ddeltaBias += ddelta_t;   dInitialState = dh after step 0.
@@ -594,7 +595,9 @@ extension SelectiveScan {
         dInitialState: UnsafeMutablePointer<Float>?, dFinalState: UnsafePointer<Float>? = nil
     ) {
         let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
-        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] { (0..<count).map { Double(pointer[$0]) } }
+        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] {
+            (0..<count).map { Double(pointer[$0]) }
+        }
         let problem = SelectiveScanReference(
             dims: dims, u: doubles(u, batch * l * d), delta: doubles(delta, batch * l * d), A: doubles(A, d * n),
             B: doubles(B, batch * l * n), C: doubles(C, batch * l * n), D: D.map { doubles($0, d) },
@@ -616,7 +619,9 @@ extension SelectiveScan {
         for index in 0..<(d * n) { dA[index] = Float(Double(dA[index]) + gradients.dA[index]) }
         for channel in 0..<d {
             if let dD { dD[channel] = Float(Double(dD[channel]) + gradients.dD[channel]) }
-            if let ddeltaBias { ddeltaBias[channel] = Float(Double(ddeltaBias[channel]) + gradients.ddeltaBias[channel]) }
+            if let ddeltaBias {
+                ddeltaBias[channel] = Float(Double(ddeltaBias[channel]) + gradients.ddeltaBias[channel])
+            }
         }
         if let dInitialState {
             for index in 0..<(batch * d * n) { dInitialState[index] = Float(gradients.dInitialState[index]) }
