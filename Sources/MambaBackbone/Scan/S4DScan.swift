@@ -33,8 +33,10 @@ public enum S4DScan {
             initialState: initialState, y: y, finalState: finalState, chunkLength: chunkLength,
             chunkStates: chunkStates))
         Parallel.forEach(dims.batch * partition.groupsPerSequence) { task in
-            forwardGroup(arguments.value, sequence: task / partition.groupsPerSequence,
-                         blocks: partition.blockRange(task % partition.groupsPerSequence))
+            withSubnormalsFlushed {
+                forwardGroup(arguments.value, sequence: task / partition.groupsPerSequence,
+                             blocks: partition.blockRange(task % partition.groupsPerSequence))
+            }
         }
     }
 
@@ -255,7 +257,9 @@ extension S4DScan {
             segmentLength: segment, dy: dy,
             dFinalState: dFinalState, du: du, dz: dz, dInitialState: dInitialState, partials: partials.pointer))
         Parallel.forEach(batch * groups) { task in
-            backwardGroup(arguments.value, sequence: task / groups, blocks: partition.blockRange(task % groups))
+            withSubnormalsFlushed {
+                backwardGroup(arguments.value, sequence: task / groups, blocks: partition.blockRange(task % groups))
+            }
         }
         // The sequences' partials added in sequence order, then to the caller's sums.
         let sums = partials.pointer
