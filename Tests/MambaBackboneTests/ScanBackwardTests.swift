@@ -1,6 +1,7 @@
 // The scan backward kernels: the Double references against central differences of their forward, the fused kernels
 // against the references, and the properties training relies on (determinism across thread counts and chunk
 // lengths, accumulation, padding, splitting a sequence through dFinalState / dInitialState).
+import Foundation
 import Testing
 import _MambaTestSupport
 @testable import MambaBackbone
@@ -567,3 +568,19 @@ extension S4DInputs {
                 "\(name): no subnormal values in the reference either")
     }
 }
+
+#if arch(x86_64)
+/// The flush of subnormals is the kernels' own: the calling thread's floating-point environment is restored.
+@Test func kernelsRestoreTheCallersFloatingPointEnvironment() {
+    let saved = Parallel.threadCount
+    defer { Parallel.threadCount = saved }
+    Parallel.threadCount = 1   // the tasks run on this thread
+    var before = fenv_t()
+    fegetenv(&before)
+    let inputs = SelectiveInputs(ScanDimensions(batch: 1, length: 9, channels: 17, state: 4), .all, seed: 95)
+    _ = inputs.backward(fused: true, dy: randomNormals(9 * 17, seed: 96), chunkLength: 4)
+    var after = fenv_t()
+    fegetenv(&after)
+    #expect(after.__mxcsr & 0x8040 == before.__mxcsr & 0x8040)
+}
+#endif
