@@ -299,7 +299,8 @@ extension S4DScan {
         let groupSize = blocks.count, blockStates = blocks.count * n
         let validSteps = validLength(a.lengths, b, l)
         let segment = a.segmentLength
-        let segmentsPerChunk = (a.chunkLength + segment - 1) / segment
+        // Segment starts of one chunk (a chunk longer than the sequence holds the sequence).
+        let segmentsPerChunk = (min(a.chunkLength, max(l, 1)) + segment - 1) / segment
         let scratch = allocateVectors(blockStates * (9 + segmentsPerChunk + segment) + groupSize * 6)
         defer { scratch.deallocate() }
         var cursor = scratch

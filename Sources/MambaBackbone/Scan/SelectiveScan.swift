@@ -405,7 +405,8 @@ extension SelectiveScan {
         let groupSize = blocks.count, blockStates = blocks.count * n
         let validSteps = validLength(a.lengths, b, l)
         let segment = a.segmentLength
-        let segmentsPerChunk = (a.chunkLength + segment - 1) / segment
+        // Segment starts of one chunk (a chunk longer than the sequence holds the sequence).
+        let segmentsPerChunk = (min(a.chunkLength, max(l, 1)) + segment - 1) / segment
         let paddedState = (n + scanBlockWidth - 1) / scanBlockWidth * scanBlockWidth
         // Scratch, in SIMD16 vectors of 16 channels; per block, (n) vectors n-major as in `forward`.
         let scratch = allocateVectors(blockStates * (3 + segmentsPerChunk + segment) + groupSize * (segment + 4)
