@@ -339,3 +339,190 @@ extension SelectiveInputs {
         #expect(sums[count].isNaN, "wrote past count")
     }
 }
+
+// MARK: - S4D
+
+extension S4DInputs {
+    /// The same problem in Double (options applied: absent inputs are nil).
+    var referenceProblem: S4DScanReference {
+        func doubles(_ values: [Float]) -> [Double] { values.map(Double.init) }
+        return S4DScanReference(
+            dims: dims, u: doubles(u), delta: doubles(delta), A: doubles(A), B: doubles(B), C: doubles(C),
+            D: options.skip ? doubles(D) : nil, z: options.gate ? doubles(z) : nil,
+            lengths: options.lengths ? lengths.map(Int.init) : nil,
+            initialState: options.initialState ? doubles(initial) : nil)
+    }
+
+    /// As `SelectiveInputs.backward`: the fused forward writes the chunk states, then `S4DScan.backward` or
+    /// `.backwardReference` runs; ddelta, dA, dB, dC, dD accumulate onto `start`'s (zeros when nil); ddeltaBias
+    /// is empty.
+    func backward(fused: Bool, dy: [Float], dFinal: [Float]? = nil, chunkLength: Int,
+                  start: ScanGradients? = nil) -> ScanGradients {
+        let (b, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
+        let chunkStates = Tensor(shape: [b * dims.chunkCount(chunkLength: chunkLength) * d * n], repeating: .nan)
+        _ = run(fused: true, chunkLength: chunkLength, chunkStates: chunkStates.pointer)
+        let (u, delta, A, B, C) = (tensor(u), tensor(delta), tensor(A), tensor(B), tensor(C))
+        let (D, z, initial, dy) = (tensor(D), tensor(z), tensor(initial), tensor(dy))
+        let dFinal = dFinal.map(tensor)
+        let du = Tensor(shape: [b * l * d], repeating: .nan), dz = Tensor(shape: [b * l * d], repeating: .nan)
+        let dInitial = Tensor(shape: [b * d * n], repeating: .nan)
+        let ddelta = tensor(start?.ddelta ?? Array(repeating: 0, count: d))
+        let dA = tensor(start?.dA ?? Array(repeating: 0, count: d * n))
+        let dB = tensor(start?.dB ?? Array(repeating: 0, count: d * n))
+        let dC = tensor(start?.dC ?? Array(repeating: 0, count: d * n))
+        let dD = tensor(start?.dD ?? Array(repeating: 0, count: d))
+        lengths.withUnsafeBufferPointer { lengths in
+            let kernel = fused ? S4DScan.backward : S4DScan.backwardReference
+            kernel(dims, u.pointer, delta.pointer, A.pointer, B.pointer, C.pointer, options.skip ? D.pointer : nil,
+                   options.gate ? z.pointer : nil, options.lengths ? lengths.baseAddress : nil,
+                   options.initialState ? initial.pointer : nil, chunkStates.pointer, chunkLength, dy.pointer,
+                   du.pointer, ddelta.pointer, dA.pointer, dB.pointer, dC.pointer, dD.pointer, dz.pointer,
+                   dInitial.pointer, dFinal?.pointer)
+        }
+        return withExtendedLifetime((u, delta, A, B, C, D, z, initial, dy, dFinal, chunkStates)) {
+            ScanGradients(du: du.array, ddelta: ddelta.array, dA: dA.array, dB: dB.array, dC: dC.array,
+                          dD: dD.array, dz: dz.array, ddeltaBias: [], dInitial: dInitial.array)
+        }
+    }
+}
+
+@Suite struct S4DScanBackwardTests {
+    static let options: [ScanOptions] = [
+        .none, .all, ScanOptions(skip: true), ScanOptions(gate: true), ScanOptions(lengths: true),
+        ScanOptions(initialState: true),
+    ]
+
+    @Test(arguments: options, [false, true])
+    func referenceMatchesFiniteDifferences(options: ScanOptions, withFinalState: Bool) {
+        let dims = ScanDimensions(batch: 2, length: 5, channels: 3, state: 2)
+        var inputs = S4DInputs(dims, options, seed: 121)
+        inputs.lengths = [5, 2]
+        var problem = inputs.referenceProblem
+        problem.D = problem.D ?? Array(repeating: 0, count: 3)
+        problem.initialState = problem.initialState ?? Array(repeating: 0, count: 12)
+        let dy = randomNormals(30, seed: 122).map(Double.init)
+        let dFinal = withFinalState ? randomNormals(12, seed: 123).map(Double.init) : nil
+        let gradients = problem.backward(dy: dy, dFinalState: dFinal)
+        let objective = { (p: S4DScanReference) -> Double in
+            let (y, final) = p.forward()
+            return dot(dy, y) + (dFinal.map { dot($0, final) } ?? 0)
+        }
+        func check(_ name: String, _ analytic: [Double], _ values: [Double],
+                   _ perturb: @escaping (inout S4DScanReference, Int, Double) -> Void) {
+            let numeric = centralDifferences(problem, count: values.count, magnitude: { values[$0] },
+                                             perturb: perturb, objective: objective)
+            expectMatchesFiniteDifferences(analytic, numeric, name)
+        }
+        check("du", gradients.du, problem.u) { $0.u[$1] += $2 }
+        check("ddelta", gradients.ddelta, problem.delta) { $0.delta[$1] += $2 }
+        check("dA", gradients.dA, problem.A) { $0.A[$1] += $2 }
+        check("dB", gradients.dB, problem.B) { $0.B[$1] += $2 }
+        check("dC", gradients.dC, problem.C) { $0.C[$1] += $2 }
+        check("dD", gradients.dD, problem.D!) { $0.D![$1] += $2 }
+        check("dInitialState", gradients.dInitialState, problem.initialState!) { $0.initialState![$1] += $2 }
+        if let z = problem.z { check("dz", gradients.dz, z) { $0.z![$1] += $2 } }
+    }
+
+    @Test(arguments: ScanBackwardTests.sizes, [ScanOptions.none, .all])
+    func fusedMatchesReference(size: ScanBackwardTests.Size, options: ScanOptions) {
+        let dims = ScanDimensions(batch: 2, length: size.l, channels: size.d, state: size.n)
+        let inputs = S4DInputs(dims, options, seed: UInt64(size.l * 1000 + size.d * 10 + size.n))
+        let dy = randomNormals(2 * size.l * size.d, seed: 7), dFinal = randomNormals(2 * size.d * size.n, seed: 8)
+        let fused = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: size.chunk)
+        let reference = inputs.backward(fused: false, dy: dy, dFinal: dFinal, chunkLength: size.chunk)
+        for ((name, values), (_, expected)) in zip(fused.fields, reference.fields) {
+            if name == "dz" && !options.gate {
+                #expect(values.allSatisfy { $0.isNaN }, "dz written without z")
+                continue
+            }
+            #expect(relativeError(values, reference: expected) < 1e-5, "\(name)")
+            #expect(values.allSatisfy { $0.isFinite }, "\(name) has NaN or infinite values (unwritten positions?)")
+        }
+    }
+
+    @Test func isBitwiseDeterministic() {
+        let dims = ScanDimensions(batch: 3, length: 150, channels: 300, state: 16)
+        var inputs = S4DInputs(dims, .all, seed: 141)
+        inputs.lengths = [150, 97, 0]
+        let dy = randomNormals(3 * 150 * 300, seed: 142), dFinal = randomNormals(3 * 300 * 16, seed: 143)
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        Parallel.threadCount = 1
+        let expected = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: 64)
+        for (threads, chunk) in [(1, 64), (2, 64), (3, 64), (2, 1), (2, 7), (2, 150), (2, 200)] {
+            Parallel.threadCount = threads
+            let result = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: chunk)
+            #expect(result.bitwiseDifferences(expected).isEmpty, "threads \(threads), chunk \(chunk)")
+        }
+    }
+
+    @Test func accumulatesParameterGradients() {
+        let dims = ScanDimensions(batch: 2, length: 20, channels: 19, state: 16)
+        let inputs = S4DInputs(dims, .all, seed: 151)
+        let dy = randomNormals(2 * 20 * 19, seed: 152)
+        let fromZero = inputs.backward(fused: true, dy: dy, chunkLength: 8)
+        var start = fromZero
+        start.ddelta = randomNormals(19, seed: 153)
+        start.dA = randomNormals(19 * 16, seed: 154)
+        start.dB = randomNormals(19 * 16, seed: 155)
+        start.dC = randomNormals(19 * 16, seed: 156)
+        start.dD = randomNormals(19, seed: 157)
+        let accumulated = inputs.backward(fused: true, dy: dy, chunkLength: 8, start: start)
+        for (name, values, initial, alone) in [
+            ("ddelta", accumulated.ddelta, start.ddelta, fromZero.ddelta), ("dA", accumulated.dA, start.dA, fromZero.dA),
+            ("dB", accumulated.dB, start.dB, fromZero.dB), ("dC", accumulated.dC, start.dC, fromZero.dC),
+            ("dD", accumulated.dD, start.dD, fromZero.dD),
+        ] {
+            #expect(mismatches(values, zip(initial, alone).map { $0 + $1 }) == 0, "\(name)")
+        }
+    }
+
+    @Test func paddingMatchesUnpaddedSequence() {
+        let dims = ScanDimensions(batch: 3, length: 40, channels: 19, state: 16)
+        var inputs = S4DInputs(dims, .all, seed: 161)
+        inputs.lengths = [40, 23, 0]
+        let (l, d, n) = (dims.length, dims.channels, dims.state)
+        let dy = randomNormals(3 * l * d, seed: 162), dFinal = randomNormals(3 * d * n, seed: 163)
+        let padded = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: 16)
+        for (i, length) in inputs.lengths.map(Int.init).enumerated() {
+            let alone = inputs.sequence(i, length: length).backward(
+                fused: true, dy: Array(dy[(i * l * d)..<((i * l + length) * d)]),
+                dFinal: Array(dFinal[(i * d * n)..<((i + 1) * d * n)]), chunkLength: 16)
+            for (name, values, expected) in [("du", padded.du, alone.du), ("dz", padded.dz, alone.dz)] {
+                #expect(mismatches(Array(values[(i * l * d)..<((i * l + length) * d)]), expected) == 0,
+                        "sequence \(i) \(name)")
+                #expect(values[((i * l + length) * d)..<((i + 1) * l * d)].allSatisfy { $0 == 0 },
+                        "sequence \(i) \(name) past the length")
+            }
+            #expect(mismatches(Array(padded.dInitial[(i * d * n)..<((i + 1) * d * n)]), alone.dInitial) == 0)
+        }
+    }
+
+    @Test func splittingEqualsOnePass() {
+        let dims = ScanDimensions(batch: 2, length: 50, channels: 18, state: 16)
+        var options = ScanOptions.all
+        options.lengths = false
+        let inputs = S4DInputs(dims, options, seed: 171)
+        let (l, d) = (dims.length, dims.channels)
+        let dy = randomNormals(2 * l * d, seed: 172)
+        let whole = inputs.backward(fused: true, dy: dy, chunkLength: 16)
+        func cut(_ values: [Float], _ range: Range<Int>) -> [Float] {
+            (0..<2).flatMap { i in values[((i * l + range.lowerBound) * d)..<((i * l + range.upperBound) * d)] }
+        }
+        let first = inputs.steps(0..<21)
+        var second = inputs.steps(21..<50)
+        second.initial = first.run(fused: true).final
+        let secondGradients = second.backward(fused: true, dy: cut(dy, 21..<50), chunkLength: 16)
+        let firstGradients = first.backward(fused: true, dy: cut(dy, 0..<21), dFinal: secondGradients.dInitial,
+                                            chunkLength: 16)
+        #expect(relativeError(firstGradients.du + secondGradients.du,
+                              reference: cut(whole.du, 0..<21) + cut(whole.du, 21..<50)) < 1e-5)
+        #expect(relativeError(firstGradients.dInitial, reference: whole.dInitial) < 1e-5)
+        for (name, a, b, total) in [("ddelta", firstGradients.ddelta, secondGradients.ddelta, whole.ddelta),
+                                    ("dA", firstGradients.dA, secondGradients.dA, whole.dA),
+                                    ("dB", firstGradients.dB, secondGradients.dB, whole.dB),
+                                    ("dC", firstGradients.dC, secondGradients.dC, whole.dC)] {
+            #expect(relativeError(zip(a, b).map { $0 + $1 }, reference: total) < 1e-5, "\(name)")
+        }
+    }
+}
