@@ -113,6 +113,19 @@ struct DebugGrads: ParsableCommand {
     @Option(help: "Output .safetensors file (written atomically).")
     var out: String
 
+    @Option(help: "Mixer activations between forward and backward: save, recompute, or automatic (save up to 1 GiB).")
+    var activations = "automatic"
+
+    @Option(help: "Scan steps between the scan states kept for the backward (>= 1).")
+    var scanChunkLength = 64
+
+    func validate() throws {
+        guard ["save", "recompute", "automatic"].contains(activations) else {
+            throw ValidationError("--activations must be save, recompute or automatic, found \(activations)")
+        }
+        guard scanChunkLength >= 1 else { throw ValidationError("--scan-chunk-length must be >= 1, found \(scanChunkLength)") }
+    }
+
     func run() throws {
         do {
             try grads()
@@ -130,7 +143,10 @@ struct DebugGrads: ParsableCommand {
             throw ModelInputError("debug grads needs a causal LM (the loss is next-token cross-entropy); this model has a \(model.configuration.headType.rawValue) head")
         }
         let gradients = Tensor(zeros: [model.layout.totalCount])
-        let result = try model.lossAndGradients(batch, objective: .nextToken, gradients: gradients)
+        let policy: TrainingOptions.Activations = activations == "save" ? .save : activations == "recompute" ? .recompute : .automatic
+        let result = try model.lossAndGradients(batch, objective: .nextToken, gradients: gradients,
+                                                options: TrainingOptions(activations: policy,
+                                                                         scanChunkLength: scanChunkLength))
         guard result.count > 0 else {
             throw ModelInputError("no position to predict: every sequence has fewer than 2 tokens")
         }

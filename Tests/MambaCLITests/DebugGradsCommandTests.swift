@@ -47,4 +47,46 @@ struct DebugGradsCommandTests {
         #expect(stderr.split(separator: "\n").count == 1)
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
+
+    /// Runs mambakit with MAMBAKIT_THREADS = threads; returns (exit status, stderr).
+    func runWithThreads(_ threads: Int, _ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = try mambakitExecutable()
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["MAMBAKIT_THREADS": String(threads)]) { $1 }
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Bitwise determinism at a fixed thread count, each run in its own process (so that no concurrently running
+    /// test changes the thread counts); recomputing the activations and another scan chunk length give the same bits.
+    @Test(arguments: [1, 2])
+    func gradientsAreBitwiseReproducible(_ threads: Int) throws {
+        var configuration = MambaConfiguration(vocabSize: 37, hiddenSize: 48, stateSize: 16, numHiddenLayers: 3)
+        configuration.layerMixers = [.s6, .s4d, .s6]
+        configuration.bidirectional = true
+        configuration.bidirectionalWeightTie = false
+        let folder = try makeTemporaryDirectory()
+        let modelFolder = folder.appendingPathComponent("model")
+        try MambaModel(configuration: configuration, seed: 51).save(to: modelFolder)
+        var generator = Xoshiro256StarStar(seed: 52)
+        let lines = [157, 203].map { length in (0..<length).map { _ in String(generator.next() % 37) }.joined(separator: " ") }
+        let tokens = folder.appendingPathComponent("ids.txt")
+        try (lines.joined(separator: "\n") + "\n").write(to: tokens, atomically: true, encoding: .utf8)
+        var outputs: [Data] = []
+        for (index, extra) in [[], [], ["--activations", "recompute", "--scan-chunk-length", "7"]].enumerated() {
+            let out = folder.appendingPathComponent("grads\(index).safetensors")
+            let (status, stderr) = try runWithThreads(threads, ["debug", "grads", "--model", modelFolder.path,
+                                                                "--tokens", tokens.path, "--out", out.path] + extra)
+            #expect(status == 0, "\(stderr)")
+            outputs.append(try Data(contentsOf: out))
+        }
+        #expect(outputs[0] == outputs[1], "two runs differ")
+        #expect(outputs[0] == outputs[2], "recomputed activations or another chunk length change the gradients")
+    }
 }
