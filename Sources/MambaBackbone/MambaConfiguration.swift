@@ -9,7 +9,8 @@
 //   hidden_act (only "silu"/"swish": anything else is an error), time_step_min/max/scale/floor (dt_min, dt_max,
 //   dt_scale, dt_init_floor), time_step_init_scheme ("random"/"constant"; dt_init), initializer_range,
 //   rescale_prenorm_residual, pad/bos/eos_token_id, pad_vocab_size_multiple (state-spaces: the embedding has
-//   vocab_size rounded up to this multiple), rms_norm (state-spaces: false would mean LayerNorm, unsupported: error).
+//   vocab_size rounded up to this multiple; written back as vocab_size = the padded size, which transformers
+//   understands), rms_norm (state-spaces: false would mean LayerNorm, unsupported: error).
 // MambaKit keys: layer_mixers (["s6" | "s4d"], one per layer, default all "s6"), bidirectional (BiMamba),
 //   bidirectional_weight_tie (the reverse mixer shares the forward mixer's weights), head_type ("causal_lm" |
 //   "sequence_classification"), classifier_pooling ("mean" | "last"), id2label (HF's {"0": "name"} form; its size is
@@ -463,7 +464,8 @@ public struct MambaConfiguration: Codable, Equatable, Sendable {
         var keys = extraKeys
         func int(_ value: Int) -> JSONValue { .integer(Int64(value)) }
         keys["model_type"] = keys["model_type"] ?? .string("mamba")
-        keys["vocab_size"] = int(vocabSize)
+        // transformers has no pad_vocab_size_multiple: it gets the padded size, the embedding's real row count.
+        keys["vocab_size"] = int(paddedVocabSize)
         keys["hidden_size"] = int(hiddenSize)
         keys["state_size"] = int(stateSize)
         keys["num_hidden_layers"] = int(numHiddenLayers)
@@ -487,7 +489,6 @@ public struct MambaConfiguration: Codable, Equatable, Sendable {
         keys["pad_token_id"] = padTokenID.map(int) ?? .null
         keys["bos_token_id"] = bosTokenID.map(int) ?? .null
         if keys["eos_token_id"] == nil { keys["eos_token_id"] = eosTokenID.map(int) ?? .null }
-        if padVocabSizeMultiple != 1 { keys["pad_vocab_size_multiple"] = int(padVocabSizeMultiple) }
         if let mixers = layerMixers { keys["layer_mixers"] = .array(mixers.map { .string($0.rawValue) }) }
         if bidirectional {
             keys["bidirectional"] = .bool(true)

@@ -5,6 +5,8 @@ import Foundation
 import MambaTensor
 
 /// Per-layer convolution windows and SSM states of `batch` sequences (see `MambaModel.step` and `prefill`).
+/// A state belongs to one generation loop: `step` mutates it, so one state must not be stepped from two threads at
+/// once (use `copy()` to branch).
 public final class RecurrentState: @unchecked Sendable {
     /// The number of sequences.
     public let batch: Int

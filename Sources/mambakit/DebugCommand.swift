@@ -39,6 +39,7 @@ struct DebugForward: ParsableCommand {
     var recurrent = false
 
     func run() throws {
+        AllocatorSettings.returnLargeBuffersToTheSystem()
         do {
             try forward()
         } catch {

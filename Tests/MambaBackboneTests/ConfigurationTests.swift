@@ -71,6 +71,10 @@ struct ConfigurationTests {
         #expect(c.hiddenSize == 64 && c.numHiddenLayers == 2 && c.stateSize == 8 && c.convKernel == 3)
         #expect(c.paddedVocabSize == 50280)
         #expect(c.extraKeys.isEmpty)
+        // Written for transformers: the padded size as vocab_size, which reads back to the same model shape.
+        #expect(c.jsonObject()["vocab_size"] == .integer(50280) && c.jsonObject()["pad_vocab_size_multiple"] == nil)
+        let back = try MambaConfiguration(json: .object(c.jsonObject()), file: nil)
+        #expect(back.paddedVocabSize == 50280 && ParameterLayout(back).totalCount == ParameterLayout(c).totalCount)
     }
 
     @Test(arguments: [

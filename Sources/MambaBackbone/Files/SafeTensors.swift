@@ -114,6 +114,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let dataStart: Int
 
     private let handle: FileHandle
+    /// Serialises seek + read pairs, so that one file can be read from several threads.
+    private let lock = NSLock()
 
     /// The tensor names, sorted.
     public var names: [String] { tensors.keys.sorted() }
@@ -234,6 +236,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return TensorInfo(name: name, dtype: dtype, shape: shape, byteRange: Int(begin)..<Int(end))
     }
 
+    private func readBytes(at offset: Int, count: Int) throws -> Data {
+        lock.lock()
+        defer { lock.unlock() }
+        return try Self.readBytes(handle, at: offset, count: count, path: url.path)
+    }
+
     private static func readBytes(_ handle: FileHandle, at offset: Int, count: Int, path: String) throws -> Data {
         do {
             try handle.seek(toOffset: UInt64(offset))
@@ -274,8 +282,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var done = 0
         while done < count {
             let n = min(slice, count - done)
-            let bytes = try Self.readBytes(handle, at: dataStart + info.byteRange.lowerBound + done * info.dtype.size,
-                                           count: n * info.dtype.size, path: url.path)
+            let bytes = try readBytes(at: dataStart + info.byteRange.lowerBound + done * info.dtype.size,
+                                      count: n * info.dtype.size)
             bytes.withUnsafeBytes { raw in
                 Self.convert(raw, dtype: info.dtype, into: destination + done, count: n)
             }
@@ -308,8 +316,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw SafeTensorsError(.wrongDType, file: url.path, tensor: name,
                                    "expected an integer dtype (I64 or I32), found \(info.dtype.rawValue)")
         }
-        let bytes = try Self.readBytes(handle, at: dataStart + info.byteRange.lowerBound,
-                                       count: info.byteRange.count, path: url.path)
+        let bytes = try readBytes(at: dataStart + info.byteRange.lowerBound, count: info.byteRange.count)
         return bytes.withUnsafeBytes { raw in
             (0..<info.count).map { index in
                 info.dtype == .i64
