@@ -19,6 +19,7 @@
 // a time: the backward recomputes each layer's from H[i] (one more mixer forward per layer, out_proj excepted), the
 // hardware-aware trade of Gu & Dao 2023, 3.3.2; `.automatic` saves them while they fit in `saveLimitBytes`.
 // The recomputed activations are bitwise the saved ones (same kernels, same inputs), so both give the same gradients.
+// The buffers stay with the model for the next call of the same shape (`releaseTrainingBuffers()` frees them).
 //
 // Objectives: `nextToken` = transformers' labels = input_ids (position t < len − 1 predicts id[t + 1], mean over all
 // predictions of the batch); `tokenTargets` gives the target of every position (negative = ignored, as −100);
@@ -86,7 +87,65 @@ public struct TrainingOptions: Sendable {
     }
 }
 
+/// Every buffer of one `lossAndGradients` call, kept by the model for the next call of the same shape (a training
+/// loop's steps then neither allocate nor page-fault them; `releaseTrainingBuffers()` frees them).
+final class TrainingBuffers: @unchecked Sendable {
+    struct Key: Equatable {
+        var sequences: Int, length: Int, recompute: Bool, chunkLength: Int, headRows: Int
+    }
+    let key: Key
+    /// H[0...L] {L + 1, rows, d_model}.
+    let streams: Tensor
+    /// rstd of each norm {L + 1, rows}.
+    let rstd: Tensor
+    /// xn, the mixer output, BiMamba's reversed copies {rows, d_model} each; then the residual gradient dH.
+    let scratch: Tensor
+    /// The head: logits of one block of rows {block, V} (causal LM) or pooled, dpooled, logits (classifier).
+    let head: Tensor
+    let gradientWorkspace: MixerGradientWorkspace
+    /// One activation set per mixer (save), or one shared set (recompute).
+    let saved: [MixerActivations]
+    let shared: MixerActivations?
+
+    init(key: Key, model: MambaModel) {
+        self.key = key
+        let c = model.configuration, backend = model.backend, dims = model.dims
+        let b = key.sequences, l = key.length, rows = b * l, d = dims.model, layers = c.numHiddenLayers
+        let directions = c.bidirectional ? 2 : 1
+        streams = backend.makeBuffer((layers + 1) * rows * d)
+        rstd = backend.makeBuffer((layers + 1) * rows)
+        scratch = backend.makeBuffer((c.bidirectional ? 5 : 3) * rows * d)
+        switch c.headType {
+        case .causalLM: head = backend.makeBuffer(min(rows, key.headRows) * c.paddedVocabSize)
+        case .sequenceClassification: head = backend.makeBuffer(2 * b * d + b * c.labels.count)
+        }
+        gradientWorkspace = MixerGradientWorkspace(dims: dims, rows: rows, backend: backend)
+        let anySelective = (0..<layers).contains { c.mixer(ofLayer: $0) == .s6 }
+        if key.recompute {
+            saved = []
+            shared = MixerActivations(dims: dims, sequences: b, length: l, chunkLength: key.chunkLength,
+                                      selective: anySelective, backend: backend)
+        } else {
+            shared = nil
+            saved = (0..<(layers * directions)).map { index in
+                MixerActivations(dims: dims, sequences: b, length: l, chunkLength: key.chunkLength,
+                                 selective: c.mixer(ofLayer: index / directions) == .s6, backend: backend)
+            }
+        }
+    }
+
+    func activations(_ layer: Int, _ direction: Int, directions: Int) -> MixerActivations {
+        shared ?? saved[layer * directions + direction]
+    }
+}
+
 extension MambaModel {
+    /// Frees the buffers `lossAndGradients` keeps for its next call (activations, residual streams, gradient
+    /// scratch: O(b · l · d_inner · layers) floats).
+    public func releaseTrainingBuffers() {
+        trainingBuffersCache.withLock { $0 = nil }
+    }
+
     // MARK: - Targets
 
     /// The targets of `objective` for `batch`: per position (b · l; −1 = not scored) for a causal LM, per sequence
@@ -191,7 +250,7 @@ extension MambaModel {
         // Refuse, before allocating, what cannot fit: streams, norms' rstd, one or all activation sets, the
         // gradient workspace, the head's block.
         let headWidth = configuration.headType == .causalLM ? configuration.paddedVocabSize : 0
-        let perRow = (layers + 1) * d + (layers + 1) + 4 * d
+        let perRow = (layers + 1) * d + (layers + 1) + 5 * d
         let (streamFloats, o1) = rows.multipliedReportingOverflow(by: perRow)
         let fixed = (recompute ? activationFloats(anySelective) : savedFloats)
             + MixerGradientWorkspace.floatCount(dims: dims, rows: rows) + min(rows, options.headRows) * headWidth
@@ -205,32 +264,23 @@ extension MambaModel {
         defer { lengths.deallocate() }
         for i in 0..<b { lengths[i] = Int32(batch.lengths[i]) }
 
-        // H[0...L] {L + 1, rows, d_model}; rstd {L + 1, rows} (the last for norm_f).
-        let streams = backend.makeBuffer((layers + 1) * rows * d)
-        let rstd = backend.makeBuffer((layers + 1) * rows)
-        // xn, the mixer output (later dxn), and BiMamba's reversed copies {rows, d_model} each.
-        let scratch = backend.makeBuffer((configuration.bidirectional ? 4 : 2) * rows * d)
-        let gradientWorkspace = MixerGradientWorkspace(dims: dims, rows: rows, backend: backend)
-        func stream(_ i: Int) -> UnsafeMutablePointer<Float> { streams.pointer + i * rows * d }
-        let xn = scratch.pointer, mixed = scratch.pointer + rows * d
-        let xnReverse = scratch.pointer + 2 * rows * d, mixedReverse = scratch.pointer + 3 * rows * d
-
-        // Activations: one set per mixer (save) or one shared set (recompute).
-        var saved: [MixerActivations] = []
-        let shared: MixerActivations? = recompute
-            ? MixerActivations(dims: dims, sequences: b, length: l, chunkLength: chunk, selective: anySelective,
-                               backend: backend) : nil
-        if !recompute {
-            for layer in 0..<layers {
-                for _ in 0..<directions {
-                    saved.append(MixerActivations(dims: dims, sequences: b, length: l, chunkLength: chunk,
-                                                  selective: configuration.mixer(ofLayer: layer) == .s6,
-                                                  backend: backend))
-                }
-            }
+        // The buffers: the last call's when the shape matches, else new (the old ones are freed first).
+        let key = TrainingBuffers.Key(sequences: b, length: l, recompute: recompute, chunkLength: chunk,
+                                      headRows: options.headRows)
+        let buffers = trainingBuffersCache.withLock { cache -> TrainingBuffers in
+            defer { cache = nil }
+            if let cached = cache, cached.key == key { return cached }
+            cache = nil
+            return TrainingBuffers(key: key, model: self)
         }
+        defer { trainingBuffersCache.withLock { $0 = buffers } }
+        let streams = buffers.streams, rstd = buffers.rstd, scratch = buffers.scratch
+        let gradientWorkspace = buffers.gradientWorkspace
+        func stream(_ i: Int) -> UnsafeMutablePointer<Float> { streams.pointer + i * rows * d }
+        let xn = scratch.pointer, mixed = scratch.pointer + rows * d, dH = scratch.pointer + 2 * rows * d
+        let xnReverse = scratch.pointer + 3 * rows * d, mixedReverse = scratch.pointer + 4 * rows * d
         func activations(_ layer: Int, _ direction: Int) -> MixerActivations {
-            shared ?? saved[layer * directions + direction]
+            buffers.activations(layer, direction, directions: directions)
         }
 
         /// xn = rmsnorm_i(H[i]) (rstd_i written), and BiMamba's reversed copy.
@@ -244,7 +294,7 @@ extension MambaModel {
         }
 
         var result = CrossEntropy.Result()
-        withExtendedLifetime((streams, rstd, scratch, gradientWorkspace, saved, shared)) {
+        withExtendedLifetime(buffers) {
             // MARK: Forward
             maskedIDs.withUnsafeBufferPointer { ids in
                 backend.embedding(ids: ids.baseAddress!, rows: rows, table: p + layout.embeddings, dim: d,
@@ -277,8 +327,8 @@ extension MambaModel {
                 let v = configuration.paddedVocabSize
                 let weightOffset = layout.lmHead ?? layout.embeddings
                 let block = min(rows, options.headRows)
-                let logits = backend.makeBuffer(block * v)
-                withExtendedLifetime(logits) {
+                let logits = buffers.head
+                do {
                     targets.withUnsafeBufferPointer { targets in
                         for start in stride(from: 0, to: rows, by: block) {
                             let count = min(block, rows - start)
@@ -302,9 +352,9 @@ extension MambaModel {
                 }
             case .sequenceClassification:
                 let classes = configuration.labels.count
-                let head = backend.makeBuffer(2 * b * d + b * classes)
+                let head = buffers.head
                 let pooled = head.pointer, dPooled = head.pointer + b * d, logits = head.pointer + 2 * b * d
-                withExtendedLifetime(head) {
+                do {
                     backend.pool(hf, sequences: b, length: l, dim: d, lengths: lengths,
                                  pooling: configuration.classifierPooling, into: pooled)
                     // {b, d_model} @ {d_model, classes} + bias => logits
@@ -332,11 +382,10 @@ extension MambaModel {
             // xn and xnReverse are rewritten by `normalize`; dxn goes to `mixed`; BiMamba's reversed output gradient
             // to `mixedReverse`, and its input gradient to xn's buffer (xn is dead once the forward mixer's backward
             // has read it).
-            let dH = backend.makeBuffer(rows * d)
             let dxn = mixed, dOutReverse = mixedReverse, dxnReverse = xn
-            withExtendedLifetime(dH) {
+            do {
                 backend.rmsNormBackward(input: stream(layers), rows: rows, dim: d, weight: p + layout.normF,
-                                        rstd: rstd.pointer + layers * rows, dOutput: dhf, dInput: dH.pointer,
+                                        rstd: rstd.pointer + layers * rows, dOutput: dhf, dInput: dH,
                                         accumulate: false, dWeight: dp + layout.normF)
                 for index in stride(from: layers - 1, through: 0, by: -1) {
                     let layer = layout.layers[index]
@@ -348,7 +397,7 @@ extension MambaModel {
                     }
                     MambaMixer.backward(backend: backend, dims: dims, parameters: p, offsets: layer.mixer,
                                         lengths: lengths, xn: xn, activations: activations(index, 0),
-                                        dOut: dH.pointer, workspace: gradientWorkspace, gradients: dp, dxn: dxn,
+                                        dOut: dH, workspace: gradientWorkspace, gradients: dp, dxn: dxn,
                                         accumulateInput: false)
                     if let reverseMixer = layer.reverseMixer {
                         if recompute {
@@ -357,7 +406,7 @@ extension MambaModel {
                                                        activations: activations(index, 1), out: nil)
                         }
                         // reverseValid with zero padding is its own adjoint.
-                        backend.copy(dH.pointer, into: dOutReverse, count: rows * d)
+                        backend.copy(dH, into: dOutReverse, count: rows * d)
                         backend.reverseValid(dOutReverse, sequences: b, length: l, dim: d, lengths: lengths,
                                              zeroPadding: true)
                         MambaMixer.backward(backend: backend, dims: dims, parameters: p, offsets: reverseMixer,
@@ -370,11 +419,11 @@ extension MambaModel {
                     }
                     // dH += rmsnorm_i'(dxn)
                     backend.rmsNormBackward(input: stream(index), rows: rows, dim: d, weight: p + layer.norm,
-                                            rstd: rstd.pointer + index * rows, dOutput: dxn, dInput: dH.pointer,
+                                            rstd: rstd.pointer + index * rows, dOutput: dxn, dInput: dH,
                                             accumulate: true, dWeight: dp + layer.norm)
                 }
                 maskedIDs.withUnsafeBufferPointer { ids in
-                    backend.embeddingBackward(ids: ids.baseAddress!, rows: rows, dOut: dH.pointer, dim: d,
+                    backend.embeddingBackward(ids: ids.baseAddress!, rows: rows, dOut: dH, dim: d,
                                               dTable: dp + layout.embeddings)
                 }
             }

@@ -92,6 +92,8 @@ public final class MambaModel: @unchecked Sendable {
     /// The last forward's scratch buffers, reused by the next forward of the same or a smaller chunk (so repeated
     /// passes neither allocate nor page-fault their scratch memory); nil while a forward is using it.
     private let workspaceCache = Mutex<MixerWorkspace?>(nil)
+    /// The last `lossAndGradients`' buffers (MambaModel+Training.swift), reused by the next call of the same shape.
+    let trainingBuffersCache = Mutex<TrainingBuffers?>(nil)
 
     /// A model over existing parameters (laid out by `ParameterLayout(configuration)`).
     public init(configuration: MambaConfiguration, parameters: Tensor, backend: any MambaBackend = CPUBackend()) throws {

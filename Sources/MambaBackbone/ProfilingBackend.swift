@@ -9,6 +9,7 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
     /// The backend doing the work.
     public let base: any MambaBackend
     private let totals = Mutex<[String: (seconds: Double, calls: Int)]>([:])
+    private let cpuTotals = Mutex<[String: Double]>([:])
 
     /// Wraps `base`.
     public init(_ base: any MambaBackend = CPUBackend()) { self.base = base }
@@ -21,19 +22,37 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
         totals.withLock { $0.map { ($0.key, $0.value.seconds, $0.value.calls) } }.sorted { $0.seconds > $1.seconds }
     }
 
+    /// Process CPU seconds (user + system, all threads) per kernel, largest first. Kernels run one at a time, so
+    /// the process's CPU time during a kernel is the kernel's; on a machine shared with other work it is a fairer
+    /// measure than wall time.
+    public var cpuReport: [(kernel: String, seconds: Double)] {
+        cpuTotals.withLock { $0.map { ($0.key, $0.value) } }.sorted { $0.seconds > $1.seconds }
+    }
+
     /// Forgets the totals.
-    /// `base.reset`, timed.
-    public func reset() { totals.withLock { $0 = [:] } }
+    public func reset() {
+        totals.withLock { $0 = [:] }
+        cpuTotals.withLock { $0 = [:] }
+    }
+
+    private static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
 
     @inline(__always)
     private func time<R>(_ kernel: String, _ body: () -> R) -> R {
+        let cpuStart = Self.processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         let result = body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = Self.processCPUSeconds() - cpuStart
         totals.withLock { totals in
             let previous = totals[kernel] ?? (0, 0)
             totals[kernel] = (previous.seconds + seconds, previous.calls + 1)
         }
+        cpuTotals.withLock { $0[kernel, default: 0] += cpu }
         return result
     }
 
