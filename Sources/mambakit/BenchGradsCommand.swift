@@ -79,6 +79,7 @@ struct BenchGrads: ParsableCommand {
                 seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
             seconds.sort()
+            guard !seconds.isEmpty else { return (0, 0) }
             let median = seconds.count % 2 == 1 ? seconds[seconds.count / 2]
                 : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
             return (median, (BenchForward.cpuSeconds() - cpuBefore) / Double(max(count, 1)))
