@@ -197,18 +197,23 @@ extension SelectiveInputs {
     /// The partition of the backward depends on the sizes only, and the recomputed states are bitwise the
     /// forward's: the results must be bitwise identical across thread counts, chunk lengths and runs.
     @Test func selectiveIsBitwiseDeterministic() {
-        let dims = ScanDimensions(batch: 3, length: 150, channels: 300, state: 16)   // 19 blocks: 3 groups
+        let dims = ScanDimensions(batch: 3, length: 80, channels: 300, state: 16)
         var inputs = SelectiveInputs(dims, .all, seed: 41)
-        inputs.lengths = [150, 97, 0]
-        let dy = randomNormals(3 * 150 * 300, seed: 42), dFinal = randomNormals(3 * 300 * 16, seed: 43)
+        inputs.lengths = [80, 53, 0]
+        let dy = randomNormals(3 * 80 * 300, seed: 42), dFinal = randomNormals(3 * 300 * 16, seed: 43)
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
         Parallel.threadCount = 1
         let expected = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: 64)
-        for (threads, chunk) in [(1, 64), (2, 64), (3, 64), (2, 1), (2, 7), (2, 150), (2, 200)] {
+        // 1 and 2 tasks per sequence (19 blocks: 2 reduction units of 16 blocks, the second short).
+        for (threads, chunk) in [(1, 64), (2, 64), (3, 64), (8, 64), (2, 1), (2, 7), (2, 80), (2, 100)] {
             Parallel.threadCount = threads
             let result = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: chunk)
             #expect(result.bitwiseDifferences(expected).isEmpty, "threads \(threads), chunk \(chunk)")
+        }
+        let reference = inputs.backward(fused: false, dy: dy, dFinal: dFinal, chunkLength: 64)
+        for ((name, values), (_, wanted)) in zip(expected.fields, reference.fields) {
+            #expect(relativeError(values, reference: wanted) < 1e-5, "\(name)")
         }
     }
 
@@ -288,8 +293,9 @@ extension SelectiveInputs {
         for (name, width) in [("du", d), ("ddelta", d), ("dz", d), ("dB", n), ("dC", n)] {
             let value = { (g: ScanGradients) in g.fields.first { $0.name == name }!.values }
             let wholeValues = value(whole)
-            #expect(relativeError(value(firstGradients), reference: cut(wholeValues, 0..<21, width)) < 1e-5, "\(name)")
-            #expect(relativeError(value(secondGradients), reference: cut(wholeValues, 21..<50, width)) < 1e-5, "\(name)")
+            let (firstPart, secondPart) = (cut(wholeValues, 0..<21, width), cut(wholeValues, 21..<50, width))
+            #expect(relativeError(value(firstGradients), reference: firstPart) < 1e-5, "\(name)")
+            #expect(relativeError(value(secondGradients), reference: secondPart) < 1e-5, "\(name)")
         }
         #expect(relativeError(firstGradients.dInitial, reference: whole.dInitial) < 1e-5)
         for (name, a, b, total) in [("dA", firstGradients.dA, secondGradients.dA, whole.dA),
@@ -441,15 +447,15 @@ extension S4DInputs {
     }
 
     @Test func isBitwiseDeterministic() {
-        let dims = ScanDimensions(batch: 3, length: 150, channels: 300, state: 16)
+        let dims = ScanDimensions(batch: 3, length: 80, channels: 300, state: 16)
         var inputs = S4DInputs(dims, .all, seed: 141)
-        inputs.lengths = [150, 97, 0]
-        let dy = randomNormals(3 * 150 * 300, seed: 142), dFinal = randomNormals(3 * 300 * 16, seed: 143)
+        inputs.lengths = [80, 53, 0]
+        let dy = randomNormals(3 * 80 * 300, seed: 142), dFinal = randomNormals(3 * 300 * 16, seed: 143)
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
         Parallel.threadCount = 1
         let expected = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: 64)
-        for (threads, chunk) in [(1, 64), (2, 64), (3, 64), (2, 1), (2, 7), (2, 150), (2, 200)] {
+        for (threads, chunk) in [(1, 64), (2, 64), (3, 64), (8, 64), (2, 1), (2, 7), (2, 80), (2, 100)] {
             Parallel.threadCount = threads
             let result = inputs.backward(fused: true, dy: dy, dFinal: dFinal, chunkLength: chunk)
             #expect(result.bitwiseDifferences(expected).isEmpty, "threads \(threads), chunk \(chunk)")
@@ -469,7 +475,8 @@ extension S4DInputs {
         start.dD = randomNormals(19, seed: 157)
         let accumulated = inputs.backward(fused: true, dy: dy, chunkLength: 8, start: start)
         for (name, values, initial, alone) in [
-            ("ddelta", accumulated.ddelta, start.ddelta, fromZero.ddelta), ("dA", accumulated.dA, start.dA, fromZero.dA),
+            ("ddelta", accumulated.ddelta, start.ddelta, fromZero.ddelta),
+            ("dA", accumulated.dA, start.dA, fromZero.dA),
             ("dB", accumulated.dB, start.dB, fromZero.dB), ("dC", accumulated.dC, start.dC, fromZero.dC),
             ("dD", accumulated.dD, start.dD, fromZero.dD),
         ] {
@@ -525,4 +532,9 @@ extension S4DInputs {
             #expect(relativeError(zip(a, b).map { $0 + $1 }, reference: total) < 1e-5, "\(name)")
         }
     }
+}
+
+@Test func recommendedChunkLengthKeepsTheHistoryAt64KilobytesPerBlock() {
+    func length(_ n: Int) -> Int { ScanDimensions(batch: 1, length: 10, channels: 16, state: n).recommendedChunkLength }
+    #expect(length(16) == 64 && length(64) == 16 && length(1) == 1024 && length(256) == 8)
 }

@@ -216,8 +216,9 @@ public enum S4DScan {
 
 extension S4DScan {
     /// The gradients of Σ dy·y (plus Σ dFinalState·finalState when given) with respect to every input of `forward`,
-    /// the states recomputed chunk by chunk from `chunkStates` as in `SelectiveScan.backward` (same partition,
-    /// segments and determinism: bitwise identical for every `Parallel.threadCount` and `chunkLength`).
+    /// the states recomputed chunk by chunk from `chunkStates` as in `SelectiveScan.backward` (same tasks and
+    /// segments). Each channel's sums over time stay in one task and the sequences' partials are added in sequence
+    /// order: the results are bitwise identical for every `Parallel.threadCount` and `chunkLength`.
     ///
     /// - Parameters:
     ///   - dims, u, delta, A, B, C, D, z, lengths: as given to `forward`; delta (d) must be >= 0 and A <= 0.
@@ -240,7 +241,10 @@ extension S4DScan {
     ) {
         precondition(chunkLength >= 1, "S4DScan.backward: chunkLength must be >= 1, got \(chunkLength)")
         let (batch, d, n) = (dims.batch, dims.channels, dims.state)
-        let partition = ScanPartition(dims, blocksPerGroup: backwardBlocksPerGroup)
+        let segment = backwardSegmentLength(chunkLength: chunkLength, state: n)
+        // No sums over channels here (dB, dC are per channel): any partition gives the same results.
+        let partition = ScanPartition(dims, unitBlocks: 1, historyBytesPerBlock: segment * n * 64,
+                                      threads: Parallel.threadCount)
         let groups = partition.groupsPerSequence
         // Per-sequence partials (b, d, 3n + 2): dA, dB, dC of each channel, then ddelta, dD.
         let stride = 3 * n + 2
@@ -248,7 +252,7 @@ extension S4DScan {
         let arguments = UnsafeSendable(BackwardArguments(
             dims: dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
             chunkStates: chunkStates, chunkLength: chunkLength,
-            segmentLength: backwardSegmentLength(chunkLength: chunkLength, state: n), dy: dy,
+            segmentLength: segment, dy: dy,
             dFinalState: dFinalState, du: du, dz: dz, dInitialState: dInitialState, partials: partials.pointer))
         Parallel.forEach(batch * groups) { task in
             backwardGroup(arguments.value, sequence: task / groups, blocks: partition.blockRange(task % groups))
@@ -458,7 +462,9 @@ extension S4DScan {
         dFinalState: UnsafePointer<Float>? = nil
     ) {
         let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
-        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] { (0..<count).map { Double(pointer[$0]) } }
+        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] {
+            (0..<count).map { Double(pointer[$0]) }
+        }
         let problem = S4DScanReference(
             dims: dims, u: doubles(u, batch * l * d), delta: doubles(delta, d), A: doubles(A, d * n),
             B: doubles(B, d * n), C: doubles(C, d * n), D: D.map { doubles($0, d) },

@@ -36,6 +36,12 @@ public struct ScanDimensions: Sendable, Hashable, CustomStringConvertible {
         return (length + chunkLength - 1) / chunkLength
     }
 
+    /// The chunk length to give `SelectiveScan.forward` / `S4DScan.forward` (chunkStates) and their backward: the
+    /// longest chunk the backward kernels recompute in one pass (a state history of 64 KB per 16 channels: 64 steps
+    /// at n = 16, 16 at n = 64, at least 8). Shorter chunks cost about the same and store more chunk states
+    /// (l·d·n / chunkLength floats per sequence); longer ones cost one more forward pass in the backward.
+    public var recommendedChunkLength: Int { backwardSegmentLength(chunkLength: .max, state: state) }
+
     /// "b=… l=… d=… n=…".
     public var description: String { "b=\(batch) l=\(length) d=\(channels) n=\(state)" }
 }
@@ -137,21 +143,37 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
 // MARK: - Backward pieces
 
 extension ScanPartition {
-    /// A partition fixed by the sizes alone: `blocksPerGroup` blocks per task (fewer when d is smaller). The backward
-    /// kernels use it so that their results do not depend on `Parallel.threadCount`: a task's sums over time, and
-    /// the order in which task partials are added, are then the same for every thread count.
-    init(_ dims: ScanDimensions, blocksPerGroup wanted: Int) {
+    /// The backward kernels' partition: groups of whole reduction units (`unitBlocks` blocks each), as few per
+    /// sequence as give the threads work: ceil(threads / b), or ceil(2·threads / b) when b is not a multiple of the
+    /// thread count (smaller tasks balance better), capped by the units, and more when a group's state history
+    /// (`historyBytesPerBlock` per block) would pass 8 MB.
+    ///
+    /// Wide groups are what makes the backward fast: b=2 l=1024 d=512 n=16, one thread, CPU time, native, a group of
+    /// 4 / 8 / 16 / 32 blocks took 2.10 / 1.67 / 1.30 / 1.07 ns per element (time-outer rows of 64 channels read
+    /// and written at a 2 KB stride do not stream as well as whole rows); d=1536 with all 96 blocks in one group
+    /// (6 MB of history, past L2) was no slower than 48. The results do not depend on the partition (see
+    /// `backwardReductionBlocks`), so it may follow the thread count.
+    init(_ dims: ScanDimensions, unitBlocks: Int, historyBytesPerBlock: Int, threads: Int) {
         blocks = (dims.channels + scanBlockWidth - 1) / scanBlockWidth
-        blocksPerGroup = max(1, min(wanted, blocks))
+        let units = (blocks + unitBlocks - 1) / unitBlocks
+        let batch = max(dims.batch, 1), threads = max(threads, 1)
+        let wanted = batch % threads == 0 ? (threads + batch - 1) / batch : (2 * threads + batch - 1) / batch
+        let historyBudget = 8 << 20
+        let forMemory = (blocks * historyBytesPerBlock + historyBudget - 1) / historyBudget
+        let groups = max(1, min(units, max(wanted, forMemory)))
+        let unitsPerGroup = max(1, (units + groups - 1) / groups)
+        blocksPerGroup = unitsPerGroup * unitBlocks
         groupsPerSequence = blocks == 0 ? 0 : (blocks + blocksPerGroup - 1) / blocksPerGroup
     }
 }
 
-/// Channel blocks per task of the backward kernels: 8 blocks (128 channels). A selective-scan task reduces dB and dC
-/// over its channels once per row (2 lane reductions of n vectors), which costs about 6% of the row's work at 8
-/// blocks and 25% at 2; (b, l, groups, n) partials are then added across groups. With d = 512 that is 4 tasks per
-/// sequence.
-let backwardBlocksPerGroup = 8
+/// Channel blocks per reduction unit of the selective-scan backward (16 blocks: 256 channels). dB and dC sum over
+/// channels: a task adds the lanes of a unit's blocks for each row (`sumLanes`, a fixed tree) into (b, units, l, n)
+/// partials, which are then added over units in unit order. The unit, not the task, fixes the order of the
+/// additions, so the results are bitwise the same for every partition and thread count. Smaller units cost more:
+/// b=2 l=1024 d=512 n=16, one thread (one task per sequence), native, CPU time, units of 4 / 8 / 16 blocks took
+/// 1.47 / 1.20-1.31 / 1.10-1.26 ns per element, and one reduction per whole row (no units) 1.09-1.19.
+let backwardReductionBlocks = 16
 
 /// The steps whose states the backward kernels hold at once (a segment of a chunk): the chunk length, capped so that a
 /// block's state history (segment × n vectors of 64 bytes) stays within 64 KB (64 steps at n = 16). Chunks longer

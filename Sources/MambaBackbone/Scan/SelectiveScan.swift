@@ -266,8 +266,9 @@ public enum SelectiveScan {
 //   dout    = dy_t · silu(z_t);   dz_t = dy_t · out · silu'(z_t);   dD += dout · u_t
 //   g[n]    = dh[n] + dout · C[t, n]              (the adjoint of h_t: carried from t + 1, plus y's own term)
 //   dC[t, n] += dout · h_t[n]                     (summed over channels)
-//   a = exp(dt·A):  (∂L/∂a)·a = g·h_{t−1}·a  →  dA[n] += g·h_{t−1}·a·dt,   ddt += Σₙ g·h_{t−1}·a·A[n]
-//   dt·B·u:         dB[t, n] += g·dt·u (summed over channels),  ddt += u·Σₙ g·B[t, n],  du_t = dt·Σₙ g·B[t, n] + D·dout
+//   a = exp(dt·A):  (∂L/∂a)·a = g·h_{t−1}·a  →  dA[n] += g·h_{t−1}·a·dt,  ddt += Σₙ g·h_{t−1}·a·A[n]
+//   dt·B·u:         dB[t, n] += g·dt·u (summed over channels),  ddt += u·Σₙ g·B[t, n],
+//                   du_t = dt·Σₙ g·B[t, n] + D·dout
 //   dh[n]   = a[n] · g[n]                         (the adjoint of h_{t−1})
 //   ddelta_t = ddt · deltaScale · (deltaSoftplus ? sigmoid(delta + bias) : 1)  (1 above the softplus threshold 20,
 //              as torch's softplus backward);   ddeltaBias += ddelta_t;   dInitialState = dh after step 0.
@@ -278,12 +279,13 @@ extension SelectiveScan {
     /// computed without a (b, l, d, n) tensor: the states are recomputed chunk by chunk from `chunkStates` as
     /// `forward` wrote them, while the adjoint state is carried backwards through time.
     ///
-    /// For each (sequence, group of 128 channels) task and each chunk, last first: the chunk's states are recomputed
-    /// from its start state (bitwise the forward's), a segment of at most 64 steps at a time (at n = 16) into a
-    /// history that stays in L2; the segment is then walked backwards, SIMD over 16 channels as `forward`. Memory:
-    /// O(chunk · 128 · n) per task plus (b, l, d/128, n) partial sums of dB and dC, which are added across tasks in a
-    /// fixed order, as are the parameter gradients across sequences. The partition depends on the sizes only, so the
-    /// results are bitwise identical for every `Parallel.threadCount` and every `chunkLength`.
+    /// Tasks are (sequence, group of channel blocks) pairs, as wide as the thread count allows (`ScanPartition`). For
+    /// each chunk, last first, a task recomputes the chunk's states from its start state (bitwise the forward's), a
+    /// segment of at most 64 steps at a time (at n = 16) into a history buffer, then walks the segment backwards,
+    /// SIMD over 16 channels as `forward`, time outside and blocks inside. Memory: segment · n floats per channel of
+    /// a task, plus (b, l, d/256, n) partial sums of dB and dC per reduction unit of 256 channels
+    /// (`backwardReductionBlocks`) and (b, d, n + 2) per-sequence parameter partials, all added in a fixed order.
+    /// The results are therefore bitwise identical for every `Parallel.threadCount` and every `chunkLength`.
     ///
     /// Needs dt >= 0 and A <= 0 as `forward` (the decay is `VectorMath.expNegativeMagnitude`).
     ///
@@ -292,8 +294,10 @@ extension SelectiveScan {
     ///   - initialState: as given to `forward`; unused here (chunk 0 of `chunkStates` holds it), read by
     ///     `backwardReference`, which shares this signature.
     ///   - chunkStates, chunkLength: (b, ceil(l / chunkLength), d, n), written by `forward` with this chunkLength
-    ///     (>= 1). Any chunk length works; 32-128 keeps the chunk states small (l·d·n / chunkLength floats) without
-    ///     a second recomputation (chunks longer than a segment are walked twice).
+    ///     (>= 1). Any chunk length works and gives the same results; `ScanDimensions.recommendedChunkLength` (64 at
+    ///     n = 16) is the longest walked in one pass: longer chunks are first walked forward once more to find their
+    ///     segment starts (b=2 l=1024 d=512 n=16: chunks of 16-64 steps 1.0-1.07 ns per element, 128-256 steps
+    ///     1.2-1.25, 1024 steps 1.34).
     ///   - dy: (b, l, d), the gradient of the loss with respect to y.
     ///   - du, ddelta: (b, l, d) outputs, overwritten; ddelta is the gradient with respect to the raw `delta` input
     ///     (through deltaBias, softplus and deltaScale).
@@ -317,33 +321,36 @@ extension SelectiveScan {
     ) {
         precondition(chunkLength >= 1, "SelectiveScan.backward: chunkLength must be >= 1, got \(chunkLength)")
         let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
-        let partition = ScanPartition(dims, blocksPerGroup: backwardBlocksPerGroup)
+        let segment = backwardSegmentLength(chunkLength: chunkLength, state: n)
+        let partition = ScanPartition(dims, unitBlocks: backwardReductionBlocks,
+                                      historyBytesPerBlock: segment * n * 64, threads: Parallel.threadCount)
         let groups = partition.groupsPerSequence
-        // Per-task partial sums: dB and dC rows (b, groups, l, n) each; dA (b, d, n); dD and ddeltaBias (b, d).
-        let rowPartials = Tensor(zeros: [2, batch, groups, l, n])
+        let units = (partition.blocks + backwardReductionBlocks - 1) / backwardReductionBlocks
+        // Partial sums: dB and dC rows per reduction unit (b, units, l, n) each; per sequence dA (b, d, n), dD and
+        // ddeltaBias (b, d).
+        let rowPartials = Tensor(zeros: [2, batch, units, l, n])
         let parameterPartials = Tensor(zeros: [batch, d, n + 2])
         let arguments = UnsafeSendable(BackwardArguments(
             dims: dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
             deltaSoftplus: deltaSoftplus, deltaScale: deltaScale, lengths: lengths,
             chunkStates: chunkStates, chunkLength: chunkLength,
-            segmentLength: backwardSegmentLength(chunkLength: chunkLength, state: n), dy: dy, dFinalState: dFinalState,
+            segmentLength: segment, dy: dy, dFinalState: dFinalState,
             du: du, ddelta: ddelta, dz: dz, dInitialState: dInitialState,
-            dBPartials: rowPartials.pointer, dCPartials: rowPartials.pointer + batch * groups * l * n,
-            parameterPartials: parameterPartials.pointer, groupsPerSequence: groups))
+            dBPartials: rowPartials.pointer, dCPartials: rowPartials.pointer + batch * units * l * n,
+            parameterPartials: parameterPartials.pointer, unitsPerSequence: units))
         Parallel.forEach(batch * groups) { task in
-            backwardGroup(arguments.value, sequence: task / groups, group: task % groups,
-                          blocks: partition.blockRange(task % groups))
+            backwardGroup(arguments.value, sequence: task / groups, blocks: partition.blockRange(task % groups))
         }
-        // dB, dC: the groups' partial rows added in group order (rows past a sequence's length are 0).
+        // dB, dC: the units' partial rows added in unit order (rows past a sequence's length are 0).
         let outputs = UnsafeSendable((dB, dC, rowPartials.pointer, lengths))
         Parallel.forEach(batch) { b in
             let (dB, dC, partials, lengths) = outputs.value
             let validSteps = validLength(lengths, b, l)
-            for (output, part) in [(dB, partials), (dC, partials + batch * groups * l * n)] {
+            for (output, part) in [(dB, partials), (dC, partials + batch * units * l * n)] {
                 for index in 0..<(l * n) {
                     var sum: Float = 0
                     if index < validSteps * n {
-                        for group in 0..<groups { sum += part[(b * groups + group) * l * n + index] }
+                        for unit in 0..<units { sum += part[(b * units + unit) * l * n + index] }
                     }
                     output[b * l * n + index] = sum
                 }
@@ -379,15 +386,16 @@ extension SelectiveScan {
         let dy: UnsafePointer<Float>, dFinalState: UnsafePointer<Float>?
         let du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>?
         let dInitialState: UnsafeMutablePointer<Float>?
-        /// (b, groups, l, n) each.
+        /// (b, units, l, n) each.
         let dBPartials: UnsafeMutablePointer<Float>, dCPartials: UnsafeMutablePointer<Float>
         /// (b, d, n + 2): dA, then dD, then ddeltaBias of each channel.
         let parameterPartials: UnsafeMutablePointer<Float>
-        let groupsPerSequence: Int
+        let unitsPerSequence: Int
     }
 
-    /// The backward kernel for sequence `b` and the channel blocks `blocks` (group `group` of the sequence).
-    static func backwardGroup(_ a: BackwardArguments, sequence b: Int, group: Int, blocks: Range<Int>) {
+    /// The backward kernel for sequence `b` and the channel blocks `blocks` (whole reduction units, the last one
+    /// possibly short at the end of d).
+    static func backwardGroup(_ a: BackwardArguments, sequence b: Int, blocks: Range<Int>) {
         typealias V = SIMD16<Float>
         let (l, d, n) = (a.dims.length, a.dims.channels, a.dims.state)
         let groupSize = blocks.count, blockStates = blocks.count * n
@@ -412,7 +420,7 @@ extension SelectiveScan {
         let dtHistory = take(segment * groupSize)           // dt of each step of the current segment
         let doutRow = take(groupSize), dzRow = take(groupSize)   // dy·silu(z), dy·silu'(z) of the current row
         let dDSum = take(groupSize), dBiasSum = take(groupSize)
-        let rowDB = take(paddedState), rowDC = take(paddedState) // this row's dB, dC over the group's lanes (+ zeros)
+        let rowDB = take(paddedState), rowDC = take(paddedState) // this row's dB, dC over a unit's lanes (+ zeros)
         func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
         func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
         for j in 0..<groupSize {
@@ -500,52 +508,55 @@ extension SelectiveScan {
                             doutRow[j] = dyValue
                         }
                     }
-                    for k in 0..<n { rowDB[k] = V(); rowDC[k] = V() }
-                    for j in 0..<groupSize {
-                        let d0 = firstChannel(j), lanes = width(j)
-                        let aBlock = aT + j * n, dhBlock = dh + j * n, dABlock = dASum + j * n
-                        let now = history + (step * groupSize + j) * n
-                        let previous = step == 0 ? start + j * n : history + ((step - 1) * groupSize + j) * n
-                        let dt = dtHistory[step * groupSize + j]
-                        let x = loadBlock(a.u + rowStart + d0, lanes)
-                        let dout = doutRow[j], dtX = dt * x
-                        var inputSum = V()     // Σₙ g·B[t, n]
-                        var decaySum = V()     // Σₙ g·h_{t−1}·a·A
-                        var output = V()       // Σₙ C[t, n]·h_t   (for dz)
-                        for k in 0..<n {
-                            let decay = VectorMath.expNegativeMagnitude(dt * aBlock[k])
-                            let state = now[k]
-                            let g = dhBlock[k].addingProduct(dout, cRow[k])
-                            output = output.addingProduct(state, cRow[k])
-                            rowDC[k] = rowDC[k].addingProduct(dout, state)
-                            let decayGradient = g * previous[k] * decay
-                            dABlock[k] = dABlock[k].addingProduct(decayGradient, dt)
-                            decaySum = decaySum.addingProduct(decayGradient, aBlock[k])
-                            inputSum = inputSum.addingProduct(g, bRow[k])
-                            rowDB[k] = rowDB[k].addingProduct(g, dtX)
-                            dhBlock[k] = decay * g
+                    for firstBlock in stride(from: 0, to: groupSize, by: backwardReductionBlocks) {
+                        for k in 0..<n { rowDB[k] = V(); rowDC[k] = V() }
+                        for j in firstBlock..<min(firstBlock + backwardReductionBlocks, groupSize) {
+                            let d0 = firstChannel(j), lanes = width(j)
+                            let aBlock = aT + j * n, dhBlock = dh + j * n, dABlock = dASum + j * n
+                            let now = history + (step * groupSize + j) * n
+                            let previous = step == 0 ? start + j * n : history + ((step - 1) * groupSize + j) * n
+                            let dt = dtHistory[step * groupSize + j]
+                            let x = loadBlock(a.u + rowStart + d0, lanes)
+                            let dout = doutRow[j], dtX = dt * x
+                            var inputSum = V()     // Σₙ g·B[t, n]
+                            var decaySum = V()     // Σₙ g·h_{t−1}·a·A
+                            var output = V()       // Σₙ C[t, n]·h_t   (for dz)
+                            for k in 0..<n {
+                                let decay = VectorMath.expNegativeMagnitude(dt * aBlock[k])
+                                let state = now[k]
+                                let g = dhBlock[k].addingProduct(dout, cRow[k])
+                                output = output.addingProduct(state, cRow[k])
+                                rowDC[k] = rowDC[k].addingProduct(dout, state)
+                                let decayGradient = g * previous[k] * decay
+                                dABlock[k] = dABlock[k].addingProduct(decayGradient, dt)
+                                decaySum = decaySum.addingProduct(decayGradient, aBlock[k])
+                                inputSum = inputSum.addingProduct(g, bRow[k])
+                                rowDB[k] = rowDB[k].addingProduct(g, dtX)
+                                dhBlock[k] = decay * g
+                            }
+                            var duValue = dt * inputSum
+                            if let skip = a.D {
+                                let skipValue = loadBlock(skip + d0, lanes)
+                                duValue = duValue.addingProduct(skipValue, dout)
+                                output = output.addingProduct(skipValue, x)
+                            }
+                            storeBlock(duValue, a.du + rowStart + d0, lanes)
+                            dDSum[j] = dDSum[j].addingProduct(dout, x)
+                            var rawGradient = decaySum.addingProduct(inputSum, x) * scale
+                            if a.deltaSoftplus {
+                                var raw = loadBlock(a.delta + rowStart + d0, lanes)
+                                if let bias = a.deltaBias { raw += loadBlock(bias + d0, lanes) }
+                                rawGradient *= VectorMath.sigmoid(raw)
+                            }
+                            storeBlock(rawGradient, a.ddelta + rowStart + d0, lanes)
+                            dBiasSum[j] += rawGradient
+                            if let dz = a.dz, a.z != nil { storeBlock(dzRow[j] * output, dz + rowStart + d0, lanes) }
                         }
-                        var duValue = dt * inputSum
-                        if let skip = a.D {
-                            let skipValue = loadBlock(skip + d0, lanes)
-                            duValue = duValue.addingProduct(skipValue, dout)
-                            output = output.addingProduct(skipValue, x)
-                        }
-                        storeBlock(duValue, a.du + rowStart + d0, lanes)
-                        dDSum[j] = dDSum[j].addingProduct(dout, x)
-                        var rawGradient = decaySum.addingProduct(inputSum, x) * scale
-                        if a.deltaSoftplus {
-                            var raw = loadBlock(a.delta + rowStart + d0, lanes)
-                            if let bias = a.deltaBias { raw += loadBlock(bias + d0, lanes) }
-                            rawGradient *= VectorMath.sigmoid(raw)
-                        }
-                        storeBlock(rawGradient, a.ddelta + rowStart + d0, lanes)
-                        dBiasSum[j] += rawGradient
-                        if let dz = a.dz, a.z != nil { storeBlock(dzRow[j] * output, dz + rowStart + d0, lanes) }
+                        let unit = (blocks.lowerBound + firstBlock) / backwardReductionBlocks
+                        let rowIndex = ((b * a.unitsPerSequence + unit) * l + t) * n
+                        sumLanes(rowDB, count: n, into: a.dBPartials + rowIndex)
+                        sumLanes(rowDC, count: n, into: a.dCPartials + rowIndex)
                     }
-                    let rowIndex = ((b * a.groupsPerSequence + group) * l + t) * n
-                    sumLanes(rowDB, count: n, into: a.dBPartials + rowIndex)
-                    sumLanes(rowDC, count: n, into: a.dCPartials + rowIndex)
                 }
             }
         }
@@ -584,7 +595,9 @@ extension SelectiveScan {
         dInitialState: UnsafeMutablePointer<Float>?, dFinalState: UnsafePointer<Float>? = nil
     ) {
         let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
-        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] { (0..<count).map { Double(pointer[$0]) } }
+        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] {
+            (0..<count).map { Double(pointer[$0]) }
+        }
         let problem = SelectiveScanReference(
             dims: dims, u: doubles(u, batch * l * d), delta: doubles(delta, batch * l * d), A: doubles(A, d * n),
             B: doubles(B, batch * l * n), C: doubles(C, batch * l * n), D: D.map { doubles($0, d) },
@@ -606,7 +619,9 @@ extension SelectiveScan {
         for index in 0..<(d * n) { dA[index] = Float(Double(dA[index]) + gradients.dA[index]) }
         for channel in 0..<d {
             if let dD { dD[channel] = Float(Double(dD[channel]) + gradients.dD[channel]) }
-            if let ddeltaBias { ddeltaBias[channel] = Float(Double(ddeltaBias[channel]) + gradients.ddeltaBias[channel]) }
+            if let ddeltaBias {
+                ddeltaBias[channel] = Float(Double(ddeltaBias[channel]) + gradients.ddeltaBias[channel])
+            }
         }
         if let dInitialState {
             for index in 0..<(batch * d * n) { dInitialState[index] = Float(gradients.dInitialState[index]) }
