@@ -72,13 +72,15 @@ public struct TrainingOptions: Sendable {
     public var activations: Activations = .automatic
     /// The limit of `.automatic`, in bytes (default 1 GiB).
     public var saveLimitBytes = 1 << 30
-    /// Scan steps between saved scan states (the scan backward recomputes the states within a chunk).
-    public var scanChunkLength = 64
+    /// Scan steps between saved scan states (the scan backward recomputes the states within a chunk); nil (the
+    /// default) = `ScanDimensions.recommendedChunkLength` (64 at n = 16, 16 at n = 64: one segment of the scan
+    /// backward, so that no chunk is recomputed twice).
+    public var scanChunkLength: Int? = nil
     /// Rows (positions) per block of the LM head: its logits {rows, V} exist for one block at a time.
     public var headRows = 2048
 
     /// Default options.
-    public init(activations: Activations = .automatic, saveLimitBytes: Int = 1 << 30, scanChunkLength: Int = 64,
+    public init(activations: Activations = .automatic, saveLimitBytes: Int = 1 << 30, scanChunkLength: Int? = nil,
                 headRows: Int = 2048) {
         self.activations = activations
         self.saveLimitBytes = saveLimitBytes
@@ -224,8 +226,8 @@ extension MambaModel {
         guard gradients.count == layout.totalCount else {
             throw ModelInputError("expected a gradient buffer of \(layout.totalCount) floats (the parameter layout), found \(gradients.count)")
         }
-        guard options.scanChunkLength >= 1, options.headRows >= 1 else {
-            throw ModelInputError("expected scanChunkLength and headRows >= 1, found \(options.scanChunkLength) and \(options.headRows)")
+        guard (options.scanChunkLength ?? 1) >= 1, options.headRows >= 1 else {
+            throw ModelInputError("expected scanChunkLength and headRows >= 1, found \(options.scanChunkLength ?? 0) and \(options.headRows)")
         }
         let maskedIDs = try checkedIDs(batch)
         let targets = try trainingTargets(batch, objective)
@@ -237,6 +239,7 @@ extension MambaModel {
         let directions = configuration.bidirectional ? 2 : 1
         let anySelective = (0..<layers).contains { configuration.mixer(ofLayer: $0) == .s6 }
         let chunk = options.scanChunkLength
+            ?? ScanDimensions(batch: b, length: l, channels: dims.inner, state: dims.state).recommendedChunkLength
         func activationFloats(_ selective: Bool) -> Int {
             MixerActivations.floatCount(dims: dims, sequences: b, length: l, chunkLength: chunk, selective: selective)
         }

@@ -33,7 +33,7 @@ struct BenchGrads: ParsableCommand {
     @Option(help: "Vocabulary size.") var vocab = 256
     @Option(help: "Mixer of every layer: s6 or s4d.") var mixer = "s6"
     @Option(help: "Mixer activations: save, recompute or automatic.") var activations = "automatic"
-    @Option(name: .customLong("scan-chunk-length"), help: "Scan steps between kept scan states.") var scanChunkLength = 64
+    @Option(name: .customLong("scan-chunk-length"), help: "Scan steps between kept scan states (default: the scan's recommendation).") var scanChunkLength: Int?
     @Option(help: "Untimed steps first.") var warmup = 1
     @Option(help: "Timed steps (the median is reported).") var repeats = 5
     @Option(name: .customLong("forward-repeats"), help: "Timed inference forwards for the baseline.") var forwardRepeats = 5
@@ -41,7 +41,7 @@ struct BenchGrads: ParsableCommand {
     @Flag(help: "Also print the time spent in each kernel per step.") var profile = false
 
     func validate() throws {
-        guard batch >= 1, length >= 2, repeats >= 1, warmup >= 0, forwardRepeats >= 0, scanChunkLength >= 1 else {
+        guard batch >= 1, length >= 2, repeats >= 1, warmup >= 0, forwardRepeats >= 0, (scanChunkLength ?? 1) >= 1 else {
             throw ValidationError("--batch, --repeats, --scan-chunk-length must be >= 1, --length >= 2, --warmup and --forward-repeats >= 0")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be >= 1, found \(threads)") }

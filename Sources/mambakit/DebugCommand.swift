@@ -117,14 +117,16 @@ struct DebugGrads: ParsableCommand {
     @Option(help: "Mixer activations between forward and backward: save, recompute, or automatic (save up to 1 GiB).")
     var activations = "automatic"
 
-    @Option(help: "Scan steps between the scan states kept for the backward (>= 1).")
-    var scanChunkLength = 64
+    @Option(help: "Scan steps between the scan states kept for the backward (>= 1; default: the scan's recommendation).")
+    var scanChunkLength: Int?
 
     func validate() throws {
         guard ["save", "recompute", "automatic"].contains(activations) else {
             throw ValidationError("--activations must be save, recompute or automatic, found \(activations)")
         }
-        guard scanChunkLength >= 1 else { throw ValidationError("--scan-chunk-length must be >= 1, found \(scanChunkLength)") }
+        if let scanChunkLength, scanChunkLength < 1 {
+            throw ValidationError("--scan-chunk-length must be >= 1, found \(scanChunkLength)")
+        }
     }
 
     func run() throws {

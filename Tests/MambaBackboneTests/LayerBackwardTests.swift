@@ -217,7 +217,7 @@ struct LayerBackwardTests {
 
     @Test func convolutionFastMatchesReference() throws {
         var data = TestData(seed: 7)
-        let sequences = 3, length = 40, channels = 37, kernel = 4, stride = 80
+        let sequences = 3, length = 300, channels = 37, kernel = 4, stride = 80  // spans of 128 positions: 3 per sequence
         let x = data.floats(sequences * length * stride, -2, 2), w = data.floats(channels * kernel)
         let b = data.floats(channels), dy = data.floats(sequences * length * channels)
         let startW = data.floats(w.count), startB = data.floats(channels)

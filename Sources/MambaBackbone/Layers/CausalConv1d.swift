@@ -122,68 +122,108 @@ public enum CausalConv1d {
     /// (formulas in the file header). input: (b · l, channels) rows with stride `inputStride`, the forward's input;
     /// weight (channels, k); bias (channels) or nil; dOutput: (b · l, channels) contiguous. dInput: (b · l, channels)
     /// contiguous, overwritten (may not alias dOutput). dWeight (channels, k), dBias (channels) or nil: ACCUMULATED.
-    /// One task per 16-channel block walks every sequence in time order, keeping the last k values of dp in a ring,
-    /// so the weight sums are taken in a fixed order (bitwise reproducible at any thread count).
+    ///
+    /// Tasks are spans of `backwardSpan` positions of one sequence; each walks its rows in memory order (16 channels
+    /// per SIMD step, as the forward), keeping the last k rows of dp in a ring so that dx[s] = Σ_j w[j]·dp[s+k−1−j]
+    /// is complete k − 1 rows later (dp of the next span's first k − 1 rows is recomputed, not shared). Each task sums
+    /// its weight and bias gradients over its own rows; the tasks' sums are then added in task order. The partition
+    /// depends on the sizes only, so the result is bitwise the same at every thread count.
     public static func backward(input: UnsafePointer<Float>, inputStride: Int, sequences: Int, length: Int,
                                 channels: Int, kernel: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 silu: Bool, dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>,
                                 dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?) {
+        guard sequences > 0, length > 0, channels > 0 else { return }
         let past = kernel - 1
-        let input = SendablePointer(input), weight = SendablePointer(weight), bias = bias.map { SendablePointer($0) }
-        let dOutput = SendablePointer(dOutput), dInput = SendablePointer(dInput)
-        let dWeight = SendablePointer(dWeight), dBias = dBias.map { SendablePointer($0) }
-        Parallel.forEach((channels + 15) / 16) { block in
+        let spansPerSequence = (length + backwardSpan - 1) / backwardSpan
+        let tasks = sequences * spansPerSequence
+        // taps (k, channels) then the bias (zeros when absent); per task, partial sums (k + 1, channels): dw by tap,
+        // then dbias.
+        let taps = UnsafeMutablePointer<Float>.allocate(capacity: (kernel + 1) * channels)
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: tasks * (kernel + 1) * channels)
+        defer { taps.deallocate(); partials.deallocate() }
+        for e in 0..<channels {
+            for j in 0..<kernel { taps[j * channels + e] = weight[e * kernel + j] }
+            taps[kernel * channels + e] = bias?[e] ?? 0
+        }
+        let blocks = (channels + 15) / 16
+        let input = SendablePointer(input), dOutput = SendablePointer(dOutput), dInput = SendablePointer(dInput)
+        let tapsPointer = SendablePointer(taps), partialsPointer = SendablePointer(partials)
+        Parallel.forEach(tasks) { task in
             typealias V = SIMD16<Float>
-            let first = block * 16, lanes = min(16, channels - first)
-            // Per block: taps (k), their gradient sums (k), the ring of the last k dp values (k), then the bias.
-            let scratch = UnsafeMutablePointer<V>.allocate(capacity: 3 * kernel + 2)
-            defer { scratch.deallocate() }
-            let taps = scratch, dTaps = scratch + kernel, ring = scratch + 2 * kernel
-            dTaps.initialize(repeating: V(), count: kernel)
-            var biasValue = V(), dBiasSum = V()
-            for j in 0..<kernel {
-                var tap = V()
-                for lane in 0..<lanes { tap[lane] = weight.pointer[(first + lane) * kernel + j] }
-                taps[j] = tap
-            }
-            if let bias { biasValue = loadBlock(bias.pointer + first, lanes) }
-            for sequence in 0..<sequences {
-                let x = input.pointer + sequence * length * inputStride + first
-                let dy = dOutput.pointer + sequence * length * channels + first
-                let dx = dInput.pointer + sequence * length * channels + first
-                // Step t makes dp[t] (0 past the end) and completes dx[t − (k − 1)] = Σ_j w[j] · dp[t − j].
-                for t in 0..<(length + past) {
-                    var dp = V()
+            let sequence = task / spansPerSequence
+            let first = (task % spansPerSequence) * backwardSpan, end = min(first + backwardSpan, length)
+            let x = input.pointer + sequence * length * inputStride
+            let dy = dOutput.pointer + sequence * length * channels
+            let dx = dInput.pointer + sequence * length * channels
+            let taps = tapsPointer.pointer, biasRow = taps + kernel * channels
+            let sums = partialsPointer.pointer + task * (kernel + 1) * channels
+            sums.initialize(repeating: 0, count: (kernel + 1) * channels)
+            // The ring of the last k rows of dp (k, channels).
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel * channels) { ring in
+                let ring = ring.baseAddress!
+                // Row t makes dp[t] (0 at and past the sequence's end); row t then completes dx[t − (k − 1)].
+                for t in first..<min(end + past, length + past) {
+                    let dpRow = ring + (t % kernel) * channels
                     if t < length {
-                        var pre = biasValue
-                        for j in 0..<kernel where t - past + j >= 0 {
-                            pre.addProduct(taps[j], loadBlock(x + (t - past + j) * inputStride, lanes))
+                        for block in 0..<blocks {
+                            let e = block * 16, lanes = min(16, channels - e)
+                            var pre = loadBlock(biasRow + e, lanes)
+                            for j in 0..<kernel where t - past + j >= 0 {
+                                pre.addProduct(loadBlock(taps + j * channels + e, lanes),
+                                               loadBlock(x + (t - past + j) * inputStride + e, lanes))
+                            }
+                            var dp = loadBlock(dy + t * channels + e, lanes)
+                            if silu {
+                                let s = VectorMath.sigmoid(pre)
+                                dp *= s * (1 + pre * (1 - s))
+                            }
+                            storeBlock(dp, dpRow + e, lanes)
+                            if t < end {
+                                // Only this span's rows count towards its weight and bias sums.
+                                for j in 0..<kernel where t - past + j >= 0 {
+                                    let sum = sums + j * channels + e
+                                    storeBlock(loadBlock(sum, lanes)
+                                               + dp * loadBlock(x + (t - past + j) * inputStride + e, lanes), sum, lanes)
+                                }
+                                let sum = sums + kernel * channels + e
+                                storeBlock(loadBlock(sum, lanes) + dp, sum, lanes)
+                            }
                         }
-                        dp = loadBlock(dy + t * channels, lanes)
-                        if silu {
-                            let s = VectorMath.sigmoid(pre)
-                            dp *= s * (1 + pre * (1 - s))
-                        }
-                        for j in 0..<kernel where t - past + j >= 0 {
-                            dTaps[j].addProduct(dp, loadBlock(x + (t - past + j) * inputStride, lanes))
-                        }
-                        dBiasSum += dp
+                    } else {
+                        dpRow.initialize(repeating: 0, count: channels)
                     }
-                    ring[t % kernel] = dp
                     let s = t - past
-                    if s >= 0 {
+                    guard s >= first else { continue }
+                    // dx[s] = Σ_j w[j] · dp[t − j]
+                    for block in 0..<blocks {
+                        let e = block * 16, lanes = min(16, channels - e)
                         var sum = V()
-                        for j in 0..<kernel where t - j >= 0 { sum.addProduct(taps[j], ring[(t - j) % kernel]) }
-                        storeBlock(sum, dx + s * channels, lanes)
+                        for j in 0..<kernel {
+                            sum.addProduct(loadBlock(taps + j * channels + e, lanes),
+                                           loadBlock(ring + ((t - j) % kernel) * channels + e, lanes))
+                        }
+                        storeBlock(sum, dx + s * channels + e, lanes)
                     }
                 }
             }
+        }
+        // The tasks' sums, added in task order.
+        for e in 0..<channels {
             for j in 0..<kernel {
-                for lane in 0..<lanes { dWeight.pointer[(first + lane) * kernel + j] += dTaps[j][lane] }
+                var total: Float = 0
+                for task in 0..<tasks { total += partials[(task * (kernel + 1) + j) * channels + e] }
+                dWeight[e * kernel + j] += total
             }
-            if let dBias { storeBlock(loadBlock(dBias.pointer + first, lanes) + dBiasSum, dBias.pointer + first, lanes) }
+            if let dBias {
+                var total: Float = 0
+                for task in 0..<tasks { total += partials[(task * (kernel + 1) + kernel) * channels + e] }
+                dBias[e] += total
+            }
         }
     }
+
+    /// Positions per task of `backward`.
+    static let backwardSpan = 128
 
     /// The oracle of `backward`: the formulas one element at a time in Double.
     public static func backwardReference(input: UnsafePointer<Float>, inputStride: Int, sequences: Int, length: Int,
