@@ -152,13 +152,6 @@ public enum Linear {
                                 accumulateInput: Bool, dWeight: UnsafeMutablePointer<Float>?,
                                 dBias: UnsafeMutablePointer<Float>?) {
         guard rows > 0 else { return }
-        if inFeatures > 0 && inFeatures <= narrowInputs && outFeatures > 0 {
-            narrowBackward(input: input, inputStride: inputStride, rows: rows, inFeatures: inFeatures, weight: weight,
-                           outFeatures: outFeatures, dOutput: dOutput, dOutputStride: dOutputStride, dInput: dInput,
-                           dInputStride: dInputStride, accumulateInput: accumulateInput, dWeight: dWeight)
-            if let dBias { columnSums(dOutput, stride: dOutputStride, rows: rows, columns: outFeatures, into: dBias) }
-            return
-        }
         if let dInput, inFeatures > 0 {
             if outFeatures == 0 {
                 if !accumulateInput {
@@ -177,59 +170,6 @@ public enum Linear {
                       a: dOutput, lda: dOutputStride, b: input, ldb: inputStride, beta: 1, c: dWeight, ldc: inFeatures)
         }
         if let dBias { columnSums(dOutput, stride: dOutputStride, rows: rows, columns: outFeatures, into: dBias) }
-    }
-
-    /// `backward` for few input features (dt_proj: in = r), where GEMM's packing costs more than the work:
-    ///   dInput[r, i] (+)= Σ_o dOutput[r, o] · W[o, i]: per row, `in` 16-lane dot products against Wᵀ (in, out);
-    ///   dW[o, i] += Σ_r dOutput[r, o] · input[r, i]: tasks own 16-output blocks and walk the rows in order,
-    ///   keeping `in` 16-lane sums (bitwise reproducible at any thread count).
-    static func narrowBackward(input: UnsafePointer<Float>, inputStride: Int, rows: Int, inFeatures: Int,
-                               weight: UnsafePointer<Float>, outFeatures: Int, dOutput: UnsafePointer<Float>,
-                               dOutputStride: Int, dInput: UnsafeMutablePointer<Float>?, dInputStride: Int,
-                               accumulateInput: Bool, dWeight: UnsafeMutablePointer<Float>?) {
-        let inputPointer = SendablePointer(input), dOutputPointer = SendablePointer(dOutput)
-        if let dInput {
-            // Wᵀ (in, out), so that each dot product reads contiguous outputs.
-            let transposed = UnsafeMutablePointer<Float>.allocate(capacity: inFeatures * outFeatures)
-            defer { transposed.deallocate() }
-            for o in 0..<outFeatures {
-                for i in 0..<inFeatures { transposed[i * outFeatures + o] = weight[o * inFeatures + i] }
-            }
-            let wT = SendablePointer(transposed), dx = SendablePointer(dInput)
-            let vectorOutputs = outFeatures / 16 * 16
-            parallelRanges(rows, minimum: max(1, 16_384 / max(outFeatures * inFeatures / 16, 1))) { range in
-                for r in range {
-                    let dy = dOutputPointer.pointer + r * dOutputStride
-                    let out = dx.pointer + r * dInputStride
-                    for i in 0..<inFeatures {
-                        let w = wT.pointer + i * outFeatures
-                        var sum16 = SIMD16<Float>()
-                        var o = 0
-                        while o < vectorOutputs { sum16.addProduct(load16(dy + o), load16(w + o)); o += 16 }
-                        var sum = sum16.sum()
-                        while o < outFeatures { sum += dy[o] * w[o]; o += 1 }
-                        out[i] = accumulateInput ? out[i] + sum : sum
-                    }
-                }
-            }
-        }
-        if let dWeight {
-            let dW = SendablePointer(dWeight)
-            Parallel.forEach((outFeatures + 15) / 16) { block in
-                let first = block * 16, lanes = min(16, outFeatures - first)
-                withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: inFeatures) { sums in
-                    sums.initialize(repeating: SIMD16<Float>())
-                    for r in 0..<rows {
-                        let dy = loadBlock(dOutputPointer.pointer + r * dOutputStride + first, lanes)
-                        let x = inputPointer.pointer + r * inputStride
-                        for i in 0..<inFeatures { sums[i].addProduct(dy, SIMD16(repeating: x[i])) }
-                    }
-                    for i in 0..<inFeatures {
-                        for lane in 0..<lanes { dW.pointer[(first + lane) * inFeatures + i] += sums[i][lane] }
-                    }
-                }
-            }
-        }
     }
 
     /// sums[j] += Σ_r matrix[r · stride + j] for j < columns. Tasks own 16-column blocks and walk the rows in order,
