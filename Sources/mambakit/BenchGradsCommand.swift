@@ -97,6 +97,9 @@ struct BenchGrads: ParsableCommand {
         let peak = Self.peakResidentBytes()
         let forward = try measure(forwardRepeats) { withExtendedLifetime(try model.forward(tokens)) {} }
         let tokenCount = Double(batch * length)
+        let gemmRate = Self.gemmCPURate(rows: batch * length, configuration: model.configuration)
+        // The matrix-multiply bound: the step's GEMM work at the baseline's rate, in tokens per CPU-second.
+        let gemmBound = gemmRate * 1e9 / (3 * BenchForward.flopsPerToken(model.configuration))
         // GEMM work: the forward's, twice more for the backward (dX and dW), plus the recomputed forward (all but
         // out_proj and the head) when activations are recomputed.
         let forwardFlops = BenchForward.flopsPerToken(model.configuration)
@@ -109,6 +112,7 @@ struct BenchGrads: ParsableCommand {
                 "layers": layers, "d_state": dState, "expand": expand, "vocab": vocab, "mixer": mixer,
                 "activations": activations, "threads": Parallel.threadCount, "parameters": model.layout.totalCount,
                 "gemm_flops_per_token": stepFlops, "gemm_gflops": stepFlops * tokenCount / step.median / 1e9,
+                "gemm_baseline_gflops_per_cpu_second": gemmRate, "gemm_bound_tokens_per_cpu_second": gemmBound,
             ]
             if forwardRepeats > 0 {
                 object["forward_tokens_per_second"] = tokenCount / forward.median
@@ -124,6 +128,8 @@ struct BenchGrads: ParsableCommand {
                          step.median, repeats, tokenCount / step.median, step.cpu, tokenCount / step.cpu, loss))
             print(String(format: "peak RSS %d bytes (%.1f MiB); GEMM work %.2f MFLOP/token = %.1f GFLOP/s",
                          peak, Double(peak) / 1_048_576, stepFlops / 1e6, stepFlops * tokenCount / step.median / 1e9))
+            print(String(format: "baseline: an in_proj-shaped GEMM alone runs at %.1f GFLOP per CPU-second now, so the step's GEMM work alone would allow %.0f tokens per CPU-second (measured: %.0f%% of that)",
+                         gemmRate, gemmBound, 100 * tokenCount / step.cpu / gemmBound))
             if forwardRepeats > 0 {
                 print(String(format: "inference forward: median %.4f s: %.0f tokens/s; CPU %.4f s; step / forward = %.2f (wall), %.2f (CPU)",
                              forward.median, tokenCount / forward.median, forward.cpu, step.median / forward.median,
@@ -140,6 +146,26 @@ struct BenchGrads: ParsableCommand {
                                       cpu / Double(repeats) * 1000, 100 * cpu / totalCPU, calls / repeats))
             }
         }
+    }
+
+    /// GFLOP per CPU-second of `BLAS.gemm` on the in_proj shape (rows, d_model) · (d_model, 2·d_inner), measured in
+    /// process CPU time (median of 5 after one warm-up): the machine's matrix-multiply speed now, which on a shared
+    /// machine wall time does not show.
+    static func gemmCPURate(rows: Int, configuration c: MambaConfiguration) -> Double {
+        let m = rows, k = c.hiddenSize, n = 2 * c.intermediateSize
+        let a = Tensor(shape: [m, k], repeating: 0.5), b = Tensor(shape: [n, k], repeating: 0.25)
+        let out = Tensor(zeros: [m, n])
+        var times: [Double] = []
+        withExtendedLifetime((a, b, out)) {
+            for _ in 0..<6 {
+                let start = BenchForward.cpuSeconds()
+                BLAS.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: k,
+                          b: b.pointer, ldb: k, beta: 0, c: out.pointer, ldc: n)
+                times.append(BenchForward.cpuSeconds() - start)
+            }
+        }
+        times = Array(times.dropFirst()).sorted()
+        return 2 * Double(m) * Double(n) * Double(k) / max(times[times.count / 2], 1e-9) / 1e9
     }
 
     /// getrusage's ru_maxrss in bytes (kilobytes on Linux, bytes on macOS).

@@ -148,7 +148,7 @@ struct LayerBackwardTests {
         #expect((0..<rows).allSatisfy { r in (inFeatures..<inputStride).allSatisfy { dx[r * inputStride + $0] == 0 } })
     }
 
-    @Test(arguments: [(1, 3, 5), (70, 33, 19), (300, 48, 130)])
+    @Test(arguments: [(1, 3, 5), (70, 33, 19), (300, 48, 130), (300, 16, 130), (64, 32, 40)])
     func linearFastMatchesReference(_ rows: Int, _ inFeatures: Int, _ outFeatures: Int) throws {
         var data = TestData(seed: 5)
         let inputStride = inFeatures + 3, outputStride = outFeatures + 1
