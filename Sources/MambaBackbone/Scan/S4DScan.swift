@@ -33,8 +33,10 @@ public enum S4DScan {
             initialState: initialState, y: y, finalState: finalState, chunkLength: chunkLength,
             chunkStates: chunkStates))
         Parallel.forEach(dims.batch * partition.groupsPerSequence) { task in
-            forwardGroup(arguments.value, sequence: task / partition.groupsPerSequence,
-                         blocks: partition.blockRange(task % partition.groupsPerSequence))
+            withSubnormalsFlushed {
+                forwardGroup(arguments.value, sequence: task / partition.groupsPerSequence,
+                             blocks: partition.blockRange(task % partition.groupsPerSequence))
+            }
         }
     }
 
@@ -255,7 +257,9 @@ extension S4DScan {
             segmentLength: segment, dy: dy,
             dFinalState: dFinalState, du: du, dz: dz, dInitialState: dInitialState, partials: partials.pointer))
         Parallel.forEach(batch * groups) { task in
-            backwardGroup(arguments.value, sequence: task / groups, blocks: partition.blockRange(task % groups))
+            withSubnormalsFlushed {
+                backwardGroup(arguments.value, sequence: task / groups, blocks: partition.blockRange(task % groups))
+            }
         }
         // The sequences' partials added in sequence order, then to the caller's sums.
         let sums = partials.pointer
@@ -295,8 +299,9 @@ extension S4DScan {
         let groupSize = blocks.count, blockStates = blocks.count * n
         let validSteps = validLength(a.lengths, b, l)
         let segment = a.segmentLength
-        let segmentsPerChunk = (a.chunkLength + segment - 1) / segment
-        let scratch = allocateVectors(blockStates * (9 + segmentsPerChunk + segment) + groupSize * 4)
+        // Segment starts of one chunk (a chunk longer than the sequence holds the sequence).
+        let segmentsPerChunk = (min(a.chunkLength, max(l, 1)) + segment - 1) / segment
+        let scratch = allocateVectors(blockStates * (9 + segmentsPerChunk + segment) + groupSize * 6)
         defer { scratch.deallocate() }
         var cursor = scratch
         func take(_ count: Int) -> UnsafeMutablePointer<V> {
@@ -309,7 +314,9 @@ extension S4DScan {
         let aT = take(blockStates), bT = take(blockStates), dh = take(blockStates)
         let decaySum = take(blockStates), inputSum = take(blockStates), outputSum = take(blockStates)
         let starts = take(segmentsPerChunk * blockStates), history = take(segment * blockStates)
-        let doutRow = take(groupSize), dzRow = take(groupSize), dDSum = take(groupSize), stepSize = take(groupSize)
+        // dy·silu(z) and dy·silu'(z) of rows t and t − 1 (groupSize each).
+        let doutRows = take(2 * groupSize), dzRows = take(2 * groupSize)
+        let dDSum = take(groupSize), stepSize = take(groupSize)
         func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
         func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
         for j in 0..<groupSize {
@@ -356,6 +363,21 @@ extension S4DScan {
             }
         }
 
+        // Writes du and dz of block j in the row at rowStart, given Σₙ g·b̄ (du) and Σₙ C·h (output); adds dout·u to dD.
+        @inline(__always)
+        func finishRow(_ j: Int, rowStart: Int, x: V, dout: V, du: V, output: V, dzFactor: V) {
+            let d0 = firstChannel(j), lanes = width(j)
+            var (du, output) = (du, output)
+            if let skip = a.D {
+                let skipValue = loadBlock(skip + d0, lanes)
+                du = du.addingProduct(skipValue, dout)
+                output = output.addingProduct(skipValue, x)
+            }
+            storeBlock(du, a.du + rowStart + d0, lanes)
+            dDSum[j] = dDSum[j].addingProduct(dout, x)
+            if let dz = a.dz, a.z != nil { storeBlock(dzFactor * output, dz + rowStart + d0, lanes) }
+        }
+
         let chunkCount = (l + a.chunkLength - 1) / a.chunkLength
         let lastChunk = validSteps == 0 ? -1 : (validSteps - 1) / a.chunkLength
         for chunk in stride(from: lastChunk, through: 0, by: -1) {
@@ -374,44 +396,81 @@ extension S4DScan {
                 let segmentStart = chunkStart + m * segment, segmentEnd = min(segmentStart + segment, chunkEnd)
                 let start = starts + m * blockStates
                 advance(start, segmentStart..<segmentEnd, history: history)
-                for t in stride(from: segmentEnd - 1, through: segmentStart, by: -1) {
-                    let step = t - segmentStart, rowStart = (b * l + t) * d
-                    for j in 0..<groupSize {
-                        let dyValue = loadBlock(a.dy + rowStart + firstChannel(j), width(j))
-                        if let z = a.z {
-                            let gate = loadBlock(z + rowStart + firstChannel(j), width(j))
-                            let sigmoid = VectorMath.sigmoid(gate)
-                            doutRow[j] = dyValue * gate * sigmoid
-                            dzRow[j] = dyValue * sigmoid * (1 + gate * (1 - sigmoid))   // dy · silu'(z)
-                        } else {
-                            doutRow[j] = dyValue
+                // Two steps (t, t − 1) per pass where the segment has them: the state-sized vectors (adjoint, time
+                // sums, parameters) are then loaded and stored once per two steps (b=2 l=1024 d=512 n=16, one
+                // thread, CPU time: native build 0.92 -> 0.71 ns per element; the haswell build, short of vector
+                // registers, unchanged at 0.97). Every sum gets its terms in the same order as one step at a time,
+                // so the results do not depend on the pairing.
+                var t = segmentEnd - 1
+                while t >= segmentStart {
+                    let pair = t - 1 >= segmentStart
+                    for slot in 0..<(pair ? 2 : 1) {
+                        let rowStart = (b * l + t - slot) * d
+                        for j in 0..<groupSize {
+                            let dyValue = loadBlock(a.dy + rowStart + firstChannel(j), width(j))
+                            if let z = a.z {
+                                let gate = loadBlock(z + rowStart + firstChannel(j), width(j))
+                                let sigmoid = VectorMath.sigmoid(gate)
+                                doutRows[slot * groupSize + j] = dyValue * gate * sigmoid
+                                dzRows[slot * groupSize + j] = dyValue * sigmoid * (1 + gate * (1 - sigmoid))
+                            } else {
+                                doutRows[slot * groupSize + j] = dyValue
+                            }
                         }
                     }
+                    let step = t - segmentStart, rowStart = (b * l + t) * d
                     for j in 0..<groupSize {
                         let d0 = firstChannel(j), lanes = width(j), block = j * n
                         let now = history + step * blockStates + block
-                        let previous = step == 0 ? start + block : history + (step - 1) * blockStates + block
-                        let x = loadBlock(a.u + rowStart + d0, lanes), dout = doutRow[j]
+                        let x = loadBlock(a.u + rowStart + d0, lanes), dout = doutRows[j]
                         var duValue = V(), output = V()
-                        for k in 0..<n {
-                            let state = now[k]
-                            let g = dh[block + k].addingProduct(dout, cT[block + k])
-                            output = output.addingProduct(state, cT[block + k])
-                            outputSum[block + k] = outputSum[block + k].addingProduct(dout, state)
-                            decaySum[block + k] = decaySum[block + k].addingProduct(g, previous[k])
-                            inputSum[block + k] = inputSum[block + k].addingProduct(g, x)
-                            duValue = duValue.addingProduct(g, inputWeight[block + k])
-                            dh[block + k] = decay[block + k] * g
+                        if pair {
+                            // Row t − 1: its state is `before`, and the state before that `earlier`.
+                            let before = history + (step - 1) * blockStates + block
+                            let earlier = step == 1 ? start + block : history + (step - 2) * blockStates + block
+                            let x1 = loadBlock(a.u + rowStart - d + d0, lanes), dout1 = doutRows[groupSize + j]
+                            var duValue1 = V(), output1 = V()
+                            for k in 0..<n {
+                                let index = block + k
+                                let (state, state1) = (now[k], before[k])
+                                let (c, w, factor) = (cT[index], inputWeight[index], decay[index])
+                                var outputs = outputSum[index], decays = decaySum[index], inputs = inputSum[index]
+                                let g = dh[index].addingProduct(dout, c)
+                                output = output.addingProduct(state, c)
+                                outputs = outputs.addingProduct(dout, state)
+                                decays = decays.addingProduct(g, state1)
+                                inputs = inputs.addingProduct(g, x)
+                                duValue = duValue.addingProduct(g, w)
+                                let g1 = (factor * g).addingProduct(dout1, c)
+                                output1 = output1.addingProduct(state1, c)
+                                outputSum[index] = outputs.addingProduct(dout1, state1)
+                                decaySum[index] = decays.addingProduct(g1, earlier[k])
+                                inputSum[index] = inputs.addingProduct(g1, x1)
+                                duValue1 = duValue1.addingProduct(g1, w)
+                                dh[index] = factor * g1
+                            }
+                            finishRow(j, rowStart: rowStart, x: x, dout: dout, du: duValue, output: output,
+                                      dzFactor: dzRows[j])
+                            finishRow(j, rowStart: rowStart - d, x: x1, dout: dout1, du: duValue1, output: output1,
+                                      dzFactor: dzRows[groupSize + j])
+                        } else {
+                            let previous = step == 0 ? start + block : history + (step - 1) * blockStates + block
+                            for k in 0..<n {
+                                let index = block + k
+                                let state = now[k]
+                                let g = dh[index].addingProduct(dout, cT[index])
+                                output = output.addingProduct(state, cT[index])
+                                outputSum[index] = outputSum[index].addingProduct(dout, state)
+                                decaySum[index] = decaySum[index].addingProduct(g, previous[k])
+                                inputSum[index] = inputSum[index].addingProduct(g, x)
+                                duValue = duValue.addingProduct(g, inputWeight[index])
+                                dh[index] = decay[index] * g
+                            }
+                            finishRow(j, rowStart: rowStart, x: x, dout: dout, du: duValue, output: output,
+                                      dzFactor: dzRows[j])
                         }
-                        if let skip = a.D {
-                            let skipValue = loadBlock(skip + d0, lanes)
-                            duValue = duValue.addingProduct(skipValue, dout)
-                            output = output.addingProduct(skipValue, x)
-                        }
-                        storeBlock(duValue, a.du + rowStart + d0, lanes)
-                        dDSum[j] = dDSum[j].addingProduct(dout, x)
-                        if let dz = a.dz, a.z != nil { storeBlock(dzRow[j] * output, dz + rowStart + d0, lanes) }
                     }
+                    t -= pair ? 2 : 1
                 }
             }
         }

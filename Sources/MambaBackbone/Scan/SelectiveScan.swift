@@ -52,8 +52,10 @@ public enum SelectiveScan {
             deltaSoftplus: deltaSoftplus, deltaScale: deltaScale, lengths: lengths, initialState: initialState,
             y: y, finalState: finalState, chunkLength: chunkLength, chunkStates: chunkStates))
         Parallel.forEach(dims.batch * partition.groupsPerSequence) { task in
-            forwardGroup(arguments.value, sequence: task / partition.groupsPerSequence,
-                         blocks: partition.blockRange(task % partition.groupsPerSequence))
+            withSubnormalsFlushed {
+                forwardGroup(arguments.value, sequence: task / partition.groupsPerSequence,
+                             blocks: partition.blockRange(task % partition.groupsPerSequence))
+            }
         }
     }
 
@@ -339,7 +341,9 @@ extension SelectiveScan {
             dBPartials: rowPartials.pointer, dCPartials: rowPartials.pointer + batch * units * l * n,
             parameterPartials: parameterPartials.pointer, unitsPerSequence: units))
         Parallel.forEach(batch * groups) { task in
-            backwardGroup(arguments.value, sequence: task / groups, blocks: partition.blockRange(task % groups))
+            withSubnormalsFlushed {
+                backwardGroup(arguments.value, sequence: task / groups, blocks: partition.blockRange(task % groups))
+            }
         }
         // dB, dC: the units' partial rows added in unit order (rows past a sequence's length are 0).
         let outputs = UnsafeSendable((dB, dC, rowPartials.pointer, lengths))
@@ -401,7 +405,8 @@ extension SelectiveScan {
         let groupSize = blocks.count, blockStates = blocks.count * n
         let validSteps = validLength(a.lengths, b, l)
         let segment = a.segmentLength
-        let segmentsPerChunk = (a.chunkLength + segment - 1) / segment
+        // Segment starts of one chunk (a chunk longer than the sequence holds the sequence).
+        let segmentsPerChunk = (min(a.chunkLength, max(l, 1)) + segment - 1) / segment
         let paddedState = (n + scanBlockWidth - 1) / scanBlockWidth * scanBlockWidth
         // Scratch, in SIMD16 vectors of 16 channels; per block, (n) vectors n-major as in `forward`.
         let scratch = allocateVectors(blockStates * (3 + segmentsPerChunk + segment) + groupSize * (segment + 4)

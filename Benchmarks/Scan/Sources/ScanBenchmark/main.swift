@@ -9,6 +9,7 @@ struct Settings {
     var fusedRepeats = 15, referenceRepeats = 3
     var threads = [1, 2]
     var chunkLength = 64
+    var sparseGradient = false
     var sections: Set<String> = ["forward", "backward"]
 
     init(arguments: [String]) {
@@ -31,13 +32,14 @@ struct Settings {
             case "--reference-repeats": referenceRepeats = value(minimum: 0)
             case "--threads": threads = [value()]
             case "--chunk": chunkLength = value()
+            case "--sparse-dy": sparseGradient = true
             case "--forward-only": sections = ["forward"]
             case "--backward-only": sections = ["backward"]
             default:
                 FileHandle.standardError.write(Data("""
                     usage: ScanBenchmark [--length L] [--channels D] [--state N] [--batch B] [--repeats R]
                                          [--reference-repeats R] [--threads T] [--chunk C]
-                                         [--forward-only | --backward-only]
+                                         [--forward-only | --backward-only] [--sparse-dy]
 
                     """.utf8))
                 exit(2)
@@ -159,7 +161,12 @@ struct BackwardCase {
 if settings.sections.contains("backward") {
     let chunk = settings.chunkLength
     let chunkStates = Tensor(zeros: [b, dims.chunkCount(chunkLength: chunk), d, n])
+    // --sparse-dy: a gradient at the last step of each sequence only (one scored position, as a classification or
+    // a synthetic recall task gives), which decays into the subnormal range on its way back.
     let dy = randomTensor([b, l, d], &generator) { $0.nextNormal() }
+    if settings.sparseGradient {
+        for index in 0..<dy.count where (index / d) % l != l - 1 { dy.pointer[index] = 0 }
+    }
     let duFused = Tensor(zeros: [b, l, d]), duReference = Tensor(zeros: [b, l, d])
     let ddelta = Tensor(zeros: [b, l, d]), dz = Tensor(zeros: [b, l, d])
     let dB = Tensor(zeros: [b, l, n]), dC = Tensor(zeros: [b, l, n])
@@ -190,7 +197,8 @@ if settings.sections.contains("backward") {
                    s4dGradients.dB.pointer, s4dGradients.dC.pointer, dD.pointer, dz.pointer, dInitial.pointer, nil)
         }),
     ]
-    print("\nbackward: \(dims), chunk length \(chunk), \(settings.fusedRepeats) runs of each kernel in alternation, medians")
+    print("\nbackward: \(dims), chunk length \(chunk), \(settings.fusedRepeats) runs of each kernel in alternation, medians"
+          + (settings.sparseGradient ? ", dy at the last step only" : ""))
     print("forward = fused forward without chunk states; forward+states = writing them (what training runs)")
     for benchmarkCase in backwardCases {
         print("\n\(benchmarkCase.name)")
