@@ -6,9 +6,10 @@
 //   Files/                     safetensors, .npy token ids, JSON values, atomic writes
 //   TokenBatch.swift           right-padded batches with lengths
 //   MambaModel.swift           the model: glossary of dimensions, data flow, design; forward, prefill, step
-//   Layers/                    one file per layer (Embedding, RMSNorm, Linear, CausalConv1d, MambaMixer, SequenceOps),
-//                              each a fast kernel beside a plain reference
-//   Scan/                      the selective (S6) and time-invariant (S4D) scans
+//   MambaModel+Training.swift  training: objectives, loss, lossAndGradients (forward + backward, activation policy)
+//   Layers/                    one file per layer (Embedding, RMSNorm, Linear, CausalConv1d, MambaMixer, SequenceOps,
+//                              CrossEntropy), each a fast kernel beside a plain reference, backward beside forward
+//   Scan/                      the selective (S6) and time-invariant (S4D) scans, forward and backward
 //   Backend.swift              the kernel protocol between the model and where it runs (CPUBackend);
 //                              ProfilingBackend.swift times each kernel
 //   RecurrentState.swift       per-layer convolution windows and SSM states

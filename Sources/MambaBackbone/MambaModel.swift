@@ -92,6 +92,8 @@ public final class MambaModel: @unchecked Sendable {
     /// The last forward's scratch buffers, reused by the next forward of the same or a smaller chunk (so repeated
     /// passes neither allocate nor page-fault their scratch memory); nil while a forward is using it.
     private let workspaceCache = Mutex<MixerWorkspace?>(nil)
+    /// The last `lossAndGradients`' buffers (MambaModel+Training.swift), reused by the next call of the same shape.
+    let trainingBuffersCache = Mutex<TrainingBuffers?>(nil)
 
     /// A model over existing parameters (laid out by `ParameterLayout(configuration)`).
     public init(configuration: MambaConfiguration, parameters: Tensor, backend: any MambaBackend = CPUBackend()) throws {
@@ -348,7 +350,7 @@ public final class MambaModel: @unchecked Sendable {
 
     /// The ids with padding replaced by −1 (zero embedding); throws on an id outside the vocabulary at a valid
     /// position.
-    private func checkedIDs(_ batch: TokenBatch) throws -> [Int32] {
+    func checkedIDs(_ batch: TokenBatch) throws -> [Int32] {
         let vocabulary = configuration.paddedVocabSize
         var ids = batch.ids
         for i in 0..<batch.batch {

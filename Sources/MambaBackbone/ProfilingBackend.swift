@@ -9,6 +9,7 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
     /// The backend doing the work.
     public let base: any MambaBackend
     private let totals = Mutex<[String: (seconds: Double, calls: Int)]>([:])
+    private let cpuTotals = Mutex<[String: Double]>([:])
 
     /// Wraps `base`.
     public init(_ base: any MambaBackend = CPUBackend()) { self.base = base }
@@ -21,19 +22,37 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
         totals.withLock { $0.map { ($0.key, $0.value.seconds, $0.value.calls) } }.sorted { $0.seconds > $1.seconds }
     }
 
+    /// Process CPU seconds (user + system, all threads) per kernel, largest first. Kernels run one at a time, so
+    /// the process's CPU time during a kernel is the kernel's; on a machine shared with other work it is a fairer
+    /// measure than wall time.
+    public var cpuReport: [(kernel: String, seconds: Double)] {
+        cpuTotals.withLock { $0.map { ($0.key, $0.value) } }.sorted { $0.seconds > $1.seconds }
+    }
+
     /// Forgets the totals.
-    /// `base.reset`, timed.
-    public func reset() { totals.withLock { $0 = [:] } }
+    public func reset() {
+        totals.withLock { $0 = [:] }
+        cpuTotals.withLock { $0 = [:] }
+    }
+
+    private static func processCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
 
     @inline(__always)
     private func time<R>(_ kernel: String, _ body: () -> R) -> R {
+        let cpuStart = Self.processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         let result = body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = Self.processCPUSeconds() - cpuStart
         totals.withLock { totals in
             let previous = totals[kernel] ?? (0, 0)
             totals[kernel] = (previous.seconds + seconds, previous.calls + 1)
         }
+        cpuTotals.withLock { $0[kernel, default: 0] += cpu }
         return result
     }
 
@@ -171,6 +190,145 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
         time("pool") {
             base.pool(input, sequences: sequences, length: length, dim: dim, lengths: lengths, pooling: pooling,
                       into: pooled)
+        }
+    }
+
+    // MARK: Training
+
+    /// `base.zero`, timed.
+    public func zero(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
+        time("zero") { base.zero(buffer, count: count) }
+    }
+    /// `base.embeddingBackward`, timed.
+    public func embeddingBackward(ids: UnsafePointer<Int32>, rows: Int, dOut: UnsafePointer<Float>, dim: Int,
+                                  dTable: UnsafeMutablePointer<Float>) {
+        time("embeddingBackward") { base.embeddingBackward(ids: ids, rows: rows, dOut: dOut, dim: dim, dTable: dTable) }
+    }
+    /// `base.rmsNormBackward`, timed.
+    public func rmsNormBackward(input: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>,
+                                rstd: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+                                dInput: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                dWeight: UnsafeMutablePointer<Float>) {
+        time("rmsNormBackward") {
+            base.rmsNormBackward(input: input, rows: rows, dim: dim, weight: weight, rstd: rstd, dOutput: dOutput,
+                                 dInput: dInput, accumulate: accumulate, dWeight: dWeight)
+        }
+    }
+    /// `base.linearBackward`, timed.
+    public func linearBackward(input: UnsafePointer<Float>, inputStride: Int, rows: Int, inFeatures: Int,
+                               weight: UnsafePointer<Float>, outFeatures: Int, dOutput: UnsafePointer<Float>,
+                               dOutputStride: Int, dInput: UnsafeMutablePointer<Float>?, dInputStride: Int,
+                               accumulateInput: Bool, dWeight: UnsafeMutablePointer<Float>?,
+                               dBias: UnsafeMutablePointer<Float>?) {
+        time("linearBackward \(inFeatures)->\(outFeatures)") {
+            base.linearBackward(input: input, inputStride: inputStride, rows: rows, inFeatures: inFeatures,
+                                weight: weight, outFeatures: outFeatures, dOutput: dOutput,
+                                dOutputStride: dOutputStride, dInput: dInput, dInputStride: dInputStride,
+                                accumulateInput: accumulateInput, dWeight: dWeight, dBias: dBias)
+        }
+    }
+    /// `base.causalConv1dSiLUBackward`, timed.
+    public func causalConv1dSiLUBackward(input: UnsafePointer<Float>, inputStride: Int, sequences: Int, length: Int,
+                                         channels: Int, kernel: Int, weight: UnsafePointer<Float>,
+                                         bias: UnsafePointer<Float>?, dOutput: UnsafePointer<Float>,
+                                         dInput: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
+                                         dBias: UnsafeMutablePointer<Float>?) {
+        time("causalConv1dSiLUBackward") {
+            base.causalConv1dSiLUBackward(input: input, inputStride: inputStride, sequences: sequences,
+                                          length: length, channels: channels, kernel: kernel, weight: weight,
+                                          bias: bias, dOutput: dOutput, dInput: dInput, dWeight: dWeight,
+                                          dBias: dBias)
+        }
+    }
+    /// `base.selectiveScanTraining`, timed.
+    public func selectiveScanTraining(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                                      A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
+                                      D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                      deltaBias: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                      y: UnsafeMutablePointer<Float>, chunkLength: Int,
+                                      chunkStates: UnsafeMutablePointer<Float>) {
+        time("selectiveScanTraining") {
+            base.selectiveScanTraining(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
+                                       lengths: lengths, y: y, chunkLength: chunkLength, chunkStates: chunkStates)
+        }
+    }
+    /// `base.selectiveScanBackward`, timed.
+    public func selectiveScanBackward(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                                      A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
+                                      D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                      deltaBias: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                      chunkStates: UnsafePointer<Float>, chunkLength: Int, dy: UnsafePointer<Float>,
+                                      du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>,
+                                      dA: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>,
+                                      dC: UnsafeMutablePointer<Float>, dD: UnsafeMutablePointer<Float>,
+                                      dz: UnsafeMutablePointer<Float>, ddeltaBias: UnsafeMutablePointer<Float>) {
+        time("selectiveScanBackward") {
+            base.selectiveScanBackward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
+                                       lengths: lengths, chunkStates: chunkStates, chunkLength: chunkLength, dy: dy,
+                                       du: du, ddelta: ddelta, dA: dA, dB: dB, dC: dC, dD: dD, dz: dz,
+                                       ddeltaBias: ddeltaBias)
+        }
+    }
+    /// `base.timeInvariantScanTraining`, timed.
+    public func timeInvariantScanTraining(_ dims: ScanDimensions, u: UnsafePointer<Float>,
+                                          delta: UnsafePointer<Float>, A: UnsafePointer<Float>,
+                                          B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>,
+                                          z: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                          y: UnsafeMutablePointer<Float>, chunkLength: Int,
+                                          chunkStates: UnsafeMutablePointer<Float>) {
+        time("timeInvariantScanTraining") {
+            base.timeInvariantScanTraining(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
+                                           y: y, chunkLength: chunkLength, chunkStates: chunkStates)
+        }
+    }
+    /// `base.timeInvariantScanBackward`, timed.
+    public func timeInvariantScanBackward(_ dims: ScanDimensions, u: UnsafePointer<Float>,
+                                          delta: UnsafePointer<Float>, A: UnsafePointer<Float>,
+                                          B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>,
+                                          z: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                          chunkStates: UnsafePointer<Float>, chunkLength: Int,
+                                          dy: UnsafePointer<Float>, du: UnsafeMutablePointer<Float>,
+                                          ddelta: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
+                                          dB: UnsafeMutablePointer<Float>, dC: UnsafeMutablePointer<Float>,
+                                          dD: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>) {
+        time("timeInvariantScanBackward") {
+            base.timeInvariantScanBackward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
+                                           chunkStates: chunkStates, chunkLength: chunkLength, dy: dy, du: du,
+                                           ddelta: ddelta, dA: dA, dB: dB, dC: dC, dD: dD, dz: dz)
+        }
+    }
+    /// `base.negativeExpBackward`, timed.
+    public func negativeExpBackward(output: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+                                    into dInput: UnsafeMutablePointer<Float>, count: Int) {
+        time("negativeExpBackward") { base.negativeExpBackward(output: output, dOutput: dOutput, into: dInput, count: count) }
+    }
+    /// `base.softplusBackward`, timed.
+    public func softplusBackward(input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+                                 into dInput: UnsafeMutablePointer<Float>, count: Int) {
+        time("softplusBackward") { base.softplusBackward(input: input, dOutput: dOutput, into: dInput, count: count) }
+    }
+    /// `base.scatterColumns`, timed.
+    public func scatterColumns(_ source: UnsafePointer<Float>, count: Int, rows: Int,
+                               into destination: UnsafeMutablePointer<Float>, stride: Int, start: Int) {
+        time("scatterColumns") {
+            base.scatterColumns(source, count: count, rows: rows, into: destination, stride: stride, start: start)
+        }
+    }
+    /// `base.poolBackward`, timed.
+    public func poolBackward(_ dPooled: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
+                             lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
+                             into dInput: UnsafeMutablePointer<Float>) {
+        time("poolBackward") {
+            base.poolBackward(dPooled, sequences: sequences, length: length, dim: dim, lengths: lengths,
+                              pooling: pooling, into: dInput)
+        }
+    }
+    /// `base.crossEntropy`, timed.
+    public func crossEntropy(logits: UnsafeMutablePointer<Float>, rows: Int, classes: Int, stride: Int,
+                             targets: UnsafePointer<Int32>, scale: Float, gradient: Bool) -> CrossEntropy.Result {
+        time("crossEntropy") {
+            base.crossEntropy(logits: logits, rows: rows, classes: classes, stride: stride, targets: targets,
+                              scale: scale, gradient: gradient)
         }
     }
 }

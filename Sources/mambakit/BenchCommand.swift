@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed and memory on random models.",
-        subcommands: [BenchForward.self, BenchStep.self]
+        subcommands: [BenchForward.self, BenchStep.self, BenchGrads.self]
     )
 }
 

@@ -5,7 +5,11 @@
 // Positions before the chunk's start are read from `window` (b, k − 1, e): the last k − 1 inputs of the previous
 // chunk, or of the prompt (recurrent inference), or zeros at the start of a sequence. Padding is only ever at the end
 // of a sequence, so causality alone keeps it out of every valid position.
-// Backward (next issue): needs x (kept by the caller) and the window; the pre-activation is recomputed, not saved.
+// Backward (a pass that started from a zero window, as training does), with p = the pre-activation (recomputed from
+// x, not saved) and σ the logistic function:
+//   dp[t, e] = du[t, e] · σ(p)·(1 + p·(1 − σ(p)))                      (silu')
+//   dx[s, e] = Σ_j w[e, j] · dp[s + (k − 1) − j, e]   (terms past the sequence's end are 0)
+//   dw[e, j] += Σ_t dp[t, e] · x[t − (k − 1) + j, e];   dbias[e] += Σ_t dp[t, e]
 import Foundation
 import MambaTensor
 
@@ -110,5 +114,148 @@ public enum CausalConv1d {
                 }
             }
         }
+    }
+
+    // MARK: - Backward
+
+    /// Gradients of the convolution (+ SiLU when `silu`) over whole sequences that started from a zero window
+    /// (formulas in the file header). input: (b · l, channels) rows with stride `inputStride`, the forward's input;
+    /// weight (channels, k); bias (channels) or nil; dOutput: (b · l, channels) contiguous. dInput: (b · l, channels)
+    /// contiguous, overwritten (may not alias dOutput). dWeight (channels, k), dBias (channels) or nil: ACCUMULATED.
+    ///
+    /// Tasks are spans of `backwardSpan` positions of one sequence; each walks its rows in memory order (16 channels
+    /// per SIMD step, as the forward), keeping the last k rows of dp in a ring so that dx[s] = Σ_j w[j]·dp[s+k−1−j]
+    /// is complete k − 1 rows later (dp of the next span's first k − 1 rows is recomputed, not shared). Each task sums
+    /// its weight and bias gradients over its own rows; the tasks' sums are then added in task order. The partition
+    /// depends on the sizes only, so the result is bitwise the same at every thread count.
+    public static func backward(input: UnsafePointer<Float>, inputStride: Int, sequences: Int, length: Int,
+                                channels: Int, kernel: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                silu: Bool, dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>,
+                                dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?) {
+        guard sequences > 0, length > 0, channels > 0 else { return }
+        let past = kernel - 1
+        let spansPerSequence = (length + backwardSpan - 1) / backwardSpan
+        let tasks = sequences * spansPerSequence
+        // taps (k, channels) then the bias (zeros when absent); per task, partial sums (k + 1, channels): dw by tap,
+        // then dbias.
+        let taps = UnsafeMutablePointer<Float>.allocate(capacity: (kernel + 1) * channels)
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: tasks * (kernel + 1) * channels)
+        defer { taps.deallocate(); partials.deallocate() }
+        for e in 0..<channels {
+            for j in 0..<kernel { taps[j * channels + e] = weight[e * kernel + j] }
+            taps[kernel * channels + e] = bias?[e] ?? 0
+        }
+        let blocks = (channels + 15) / 16
+        let input = SendablePointer(input), dOutput = SendablePointer(dOutput), dInput = SendablePointer(dInput)
+        let tapsPointer = SendablePointer(taps), partialsPointer = SendablePointer(partials)
+        Parallel.forEach(tasks) { task in
+            typealias V = SIMD16<Float>
+            let sequence = task / spansPerSequence
+            let first = (task % spansPerSequence) * backwardSpan, end = min(first + backwardSpan, length)
+            let x = input.pointer + sequence * length * inputStride
+            let dy = dOutput.pointer + sequence * length * channels
+            let dx = dInput.pointer + sequence * length * channels
+            let taps = tapsPointer.pointer, biasRow = taps + kernel * channels
+            let sums = partialsPointer.pointer + task * (kernel + 1) * channels
+            sums.initialize(repeating: 0, count: (kernel + 1) * channels)
+            // The ring of the last k rows of dp (k, channels).
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: kernel * channels) { ring in
+                let ring = ring.baseAddress!
+                // Row t makes dp[t] (0 at and past the sequence's end); row t then completes dx[t − (k − 1)].
+                for t in first..<min(end + past, length + past) {
+                    let dpRow = ring + (t % kernel) * channels
+                    if t < length {
+                        for block in 0..<blocks {
+                            let e = block * 16, lanes = min(16, channels - e)
+                            var pre = loadBlock(biasRow + e, lanes)
+                            for j in 0..<kernel where t - past + j >= 0 {
+                                pre.addProduct(loadBlock(taps + j * channels + e, lanes),
+                                               loadBlock(x + (t - past + j) * inputStride + e, lanes))
+                            }
+                            var dp = loadBlock(dy + t * channels + e, lanes)
+                            if silu {
+                                let s = VectorMath.sigmoid(pre)
+                                dp *= s * (1 + pre * (1 - s))
+                            }
+                            storeBlock(dp, dpRow + e, lanes)
+                            if t < end {
+                                // Only this span's rows count towards its weight and bias sums.
+                                for j in 0..<kernel where t - past + j >= 0 {
+                                    let sum = sums + j * channels + e
+                                    storeBlock(loadBlock(sum, lanes)
+                                               + dp * loadBlock(x + (t - past + j) * inputStride + e, lanes), sum, lanes)
+                                }
+                                let sum = sums + kernel * channels + e
+                                storeBlock(loadBlock(sum, lanes) + dp, sum, lanes)
+                            }
+                        }
+                    } else {
+                        dpRow.initialize(repeating: 0, count: channels)
+                    }
+                    let s = t - past
+                    guard s >= first else { continue }
+                    // dx[s] = Σ_j w[j] · dp[t − j]
+                    for block in 0..<blocks {
+                        let e = block * 16, lanes = min(16, channels - e)
+                        var sum = V()
+                        for j in 0..<kernel {
+                            sum.addProduct(loadBlock(taps + j * channels + e, lanes),
+                                           loadBlock(ring + ((t - j) % kernel) * channels + e, lanes))
+                        }
+                        storeBlock(sum, dx + s * channels + e, lanes)
+                    }
+                }
+            }
+        }
+        // The tasks' sums, added in task order.
+        for e in 0..<channels {
+            for j in 0..<kernel {
+                var total: Float = 0
+                for task in 0..<tasks { total += partials[(task * (kernel + 1) + j) * channels + e] }
+                dWeight[e * kernel + j] += total
+            }
+            if let dBias {
+                var total: Float = 0
+                for task in 0..<tasks { total += partials[(task * (kernel + 1) + kernel) * channels + e] }
+                dBias[e] += total
+            }
+        }
+    }
+
+    /// Positions per task of `backward`.
+    static let backwardSpan = 128
+
+    /// The oracle of `backward`: the formulas one element at a time in Double.
+    public static func backwardReference(input: UnsafePointer<Float>, inputStride: Int, sequences: Int, length: Int,
+                                         channels: Int, kernel: Int, weight: UnsafePointer<Float>,
+                                         bias: UnsafePointer<Float>?, silu: Bool, dOutput: UnsafePointer<Float>,
+                                         dInput: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
+                                         dBias: UnsafeMutablePointer<Float>?) {
+        let past = kernel - 1
+        var dx = [Double](repeating: 0, count: sequences * length * channels)
+        var dw = (0..<(channels * kernel)).map { Double(dWeight[$0]) }
+        var db = (0..<channels).map { Double(dBias?[$0] ?? 0) }
+        for i in 0..<sequences {
+            for t in 0..<length {
+                for e in 0..<channels {
+                    func x(_ p: Int) -> Double { p >= 0 ? Double(input[(i * length + p) * inputStride + e]) : 0 }
+                    var pre = Double(bias?[e] ?? 0)
+                    for j in 0..<kernel { pre += Double(weight[e * kernel + j]) * x(t - past + j) }
+                    var dp = Double(dOutput[(i * length + t) * channels + e])
+                    if silu {
+                        let s = 1 / (1 + Foundation.exp(-pre))
+                        dp *= s * (1 + pre * (1 - s))
+                    }
+                    db[e] += dp
+                    for j in 0..<kernel where t - past + j >= 0 {
+                        dw[e * kernel + j] += dp * x(t - past + j)
+                        dx[(i * length + t - past + j) * channels + e] += dp * Double(weight[e * kernel + j])
+                    }
+                }
+            }
+        }
+        for index in dx.indices { dInput[index] = Float(dx[index]) }
+        for index in dw.indices { dWeight[index] = Float(dw[index]) }
+        if let dBias { for e in 0..<channels { dBias[e] = Float(db[e]) } }
     }
 }

@@ -1,5 +1,6 @@
 // Linear layer: y = x · Wᵀ + b with W stored (out, in) as nn.Linear. One GEMM over all rows (b · l as one dimension).
-// Backward (next issue): dx = dy · W, dW += dyᵀ · x, db += Σ_rows dy; it needs the input x, which the caller keeps.
+// Backward: dx = dy · W, dW += dyᵀ · x, db += Σ_rows dy (nn.Linear's autograd); it needs the input x, which the
+// caller keeps.
 import Foundation
 import MambaTensor
 
@@ -131,6 +132,88 @@ public enum Linear {
                 for i in 0..<inFeatures { sum += Double(input[r * inputStride + i]) * Double(weight[o * inFeatures + i]) }
                 let previous = accumulate ? Double(output[r * outputStride + o]) : 0
                 output[r * outputStride + o] = Float(previous + sum)
+            }
+        }
+    }
+
+    // MARK: - Backward
+
+    /// The gradients of the layer, each optional:
+    ///   dInput (+)= dOutput · W      {rows, out} @ {out, in} => {rows, in}   (overwritten, or += when accumulateInput)
+    ///   dWeight += dOutputᵀ · input  {out, rows} @ {rows, in} => {out, in}
+    ///   dBias += Σ_rows dOutput      {rows, out} => {out}
+    /// input: (rows, inFeatures; row stride inputStride), the forward's input; weight: (outFeatures, inFeatures);
+    /// dOutput: (rows, outFeatures; row stride dOutputStride); dInput: row stride dInputStride. dWeight and dBias
+    /// are ACCUMULATED. Bitwise reproducible at a fixed thread count (GEMM partitions by thread count; the bias
+    /// sums walk rows in order per column block).
+    public static func backward(input: UnsafePointer<Float>, inputStride: Int, rows: Int, inFeatures: Int,
+                                weight: UnsafePointer<Float>, outFeatures: Int, dOutput: UnsafePointer<Float>,
+                                dOutputStride: Int, dInput: UnsafeMutablePointer<Float>?, dInputStride: Int,
+                                accumulateInput: Bool, dWeight: UnsafeMutablePointer<Float>?,
+                                dBias: UnsafeMutablePointer<Float>?) {
+        guard rows > 0 else { return }
+        if let dInput, inFeatures > 0 {
+            if outFeatures == 0 {
+                if !accumulateInput {
+                    for r in 0..<rows { (dInput + r * dInputStride).initialize(repeating: 0, count: inFeatures) }
+                }
+            } else {
+                // {rows, out} @ {out, in} => {rows, in}
+                BLAS.gemm(transA: false, transB: false, m: rows, n: inFeatures, k: outFeatures, alpha: 1,
+                          a: dOutput, lda: dOutputStride, b: weight, ldb: inFeatures,
+                          beta: accumulateInput ? 1 : 0, c: dInput, ldc: dInputStride)
+            }
+        }
+        if let dWeight, inFeatures > 0, outFeatures > 0 {
+            // {out, rows} @ {rows, in} => {out, in}, added to dWeight
+            BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows, alpha: 1,
+                      a: dOutput, lda: dOutputStride, b: input, ldb: inputStride, beta: 1, c: dWeight, ldc: inFeatures)
+        }
+        if let dBias { columnSums(dOutput, stride: dOutputStride, rows: rows, columns: outFeatures, into: dBias) }
+    }
+
+    /// sums[j] += Σ_r matrix[r · stride + j] for j < columns. Tasks own 16-column blocks and walk the rows in order,
+    /// so the result does not depend on the thread count.
+    static func columnSums(_ matrix: UnsafePointer<Float>, stride: Int, rows: Int, columns: Int,
+                           into sums: UnsafeMutablePointer<Float>) {
+        let matrix = SendablePointer(matrix), sums = SendablePointer(sums)
+        Parallel.forEach((columns + 15) / 16) { block in
+            let first = block * 16, lanes = min(16, columns - first)
+            var sum = SIMD16<Float>()
+            for r in 0..<rows { sum += loadBlock(matrix.pointer + r * stride + first, lanes) }
+            storeBlock(loadBlock(sums.pointer + first, lanes) + sum, sums.pointer + first, lanes)
+        }
+    }
+
+    /// The oracle of `backward`: plain loops with Double accumulators.
+    public static func backwardReference(input: UnsafePointer<Float>, inputStride: Int, rows: Int, inFeatures: Int,
+                                         weight: UnsafePointer<Float>, outFeatures: Int, dOutput: UnsafePointer<Float>,
+                                         dOutputStride: Int, dInput: UnsafeMutablePointer<Float>?, dInputStride: Int,
+                                         accumulateInput: Bool, dWeight: UnsafeMutablePointer<Float>?,
+                                         dBias: UnsafeMutablePointer<Float>?) {
+        if let dInput {
+            for r in 0..<rows {
+                for i in 0..<inFeatures {
+                    var sum = accumulateInput ? Double(dInput[r * dInputStride + i]) : 0
+                    for o in 0..<outFeatures {
+                        sum += Double(dOutput[r * dOutputStride + o]) * Double(weight[o * inFeatures + i])
+                    }
+                    dInput[r * dInputStride + i] = Float(sum)
+                }
+            }
+        }
+        for o in 0..<outFeatures {
+            if let dWeight {
+                for i in 0..<inFeatures {
+                    var sum = Double(dWeight[o * inFeatures + i])
+                    for r in 0..<rows { sum += Double(dOutput[r * dOutputStride + o]) * Double(input[r * inputStride + i]) }
+                    dWeight[o * inFeatures + i] = Float(sum)
+                }
+            }
+            if let dBias {
+                var sum = Double(dBias[o])
+                for r in 0..<rows { sum += Double(dOutput[r * dOutputStride + o]) }
+                dBias[o] = Float(sum)
             }
         }
     }
