@@ -97,7 +97,8 @@ struct BenchForward: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(String(format: "forward B=%d L=%d d_model=%d layers=%d d_state=%d expand=%d mixer=%@ threads=%d",
-                         batch, length, dModel, layers, dState, expand, mixer, Parallel.threadCount))
+                         batch, length, dModel, layers, dState, expand, mixer, Parallel.threadCount)
+                  + " openblas=\(OpenBLASKernels.coreName ?? "none")")
             print(String(format: "median %.4f s of %d passes: %.0f tokens/s; peak RSS %d bytes (%.1f MiB)",
                          median, repeats, tokensPerSecond, peak, Double(peak) / 1_048_576))
             print(String(format: "CPU time %.4f s per pass (user + system, all threads): %.0f tokens per CPU-second",

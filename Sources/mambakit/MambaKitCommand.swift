@@ -10,4 +10,11 @@ struct MambaKitCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [InspectCommand.self, DebugCommand.self, BenchCommand.self]
     )
+
+    static func main() {
+        // Debian 12's OpenBLAS falls back to SSE3 kernels on CPUs it does not know (Zen 4/5): 2-3x slower matrix
+        // products. This restarts the tool once with OPENBLAS_CORETYPE set where that is the case.
+        OpenBLASKernels.restartWithBetterKernelsIfNeeded()
+        Self.main(nil)
+    }
 }
