@@ -48,9 +48,10 @@ let package = Package(
         .target(name: "MambaAudio", dependencies: ["CSndFile"]),
         .target(name: "MambaGenomics", dependencies: ["CZlib"]),
         .target(name: "MambaBackbone", dependencies: ["MambaTensor"], swiftSettings: vectorSettings),
+        .target(name: "MambaTraining", dependencies: ["MambaBackbone"], swiftSettings: vectorSettings),
         .target(
             name: "MambaKit",
-            dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaBackbone"]),
+            dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaBackbone", "MambaTraining"]),
         .executableTarget(
             name: "mambakit",
             dependencies: ["MambaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "MambaAudioTests", dependencies: ["MambaAudio", "_MambaTestSupport"]),
         .testTarget(name: "MambaGenomicsTests", dependencies: ["MambaGenomics", "_MambaTestSupport"]),
         .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
+        .testTarget(name: "MambaTrainingTests", dependencies: ["MambaTraining", "_MambaTestSupport"]),
         .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),
     ]
 )

@@ -3,3 +3,4 @@
 @_exported import MambaBackbone
 @_exported import MambaGenomics
 @_exported import MambaTensor
+@_exported import MambaTraining
