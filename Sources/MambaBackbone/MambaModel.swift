@@ -111,6 +111,7 @@ public final class MambaModel: @unchecked Sendable {
     public convenience init(configuration: MambaConfiguration, seed: UInt64, backend: any MambaBackend = CPUBackend()) throws {
         try configuration.validate()
         let layout = ParameterLayout(configuration)
+        try Self.requireMemory(floats: layout.totalCount, for: "the parameters")
         let parameters = Tensor(zeros: [layout.totalCount])
         var generator = Xoshiro256StarStar(seed: seed)
         ParameterInitializer.initialize(parameters.pointer, layout: layout, configuration: configuration,
@@ -128,6 +129,15 @@ public final class MambaModel: @unchecked Sendable {
         RecurrentState(batch: batch, layers: configuration.numHiddenLayers, dims: dims, backend: backend)
     }
 
+    /// Refuses, before allocating, a buffer of more floats than the machine has memory for.
+    static func requireMemory(floats: Int, for purpose: String) throws {
+        let (bytes, overflow) = floats.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        let available = ProcessInfo.processInfo.physicalMemory
+        if overflow || UInt64(bytes) > available {
+            throw ModelInputError("\(purpose) need \(overflow ? "more than Int.max" : String(bytes)) bytes; this machine has \(available)")
+        }
+    }
+
     // MARK: - Forward
 
     /// The full pass over a batch (see `ForwardOptions` and `MambaOutput`).
@@ -135,6 +145,12 @@ public final class MambaModel: @unchecked Sendable {
         let maskedIDs = try checkedIDs(batch)
         let b = batch.batch, l = batch.length, d = dims.model
         let rows = b * l
+        // The residual stream and the outputs: refuse before allocating what cannot fit.
+        let widths = d * (options.outputHiddenStates ? configuration.numHiddenLayers + 1 : 1)
+            + (configuration.headType == .causalLM ? configuration.paddedVocabSize : 0)
+            + (configuration.bidirectional ? d : 0)
+        let (floats, overflow) = rows.multipliedReportingOverflow(by: widths)
+        try Self.requireMemory(floats: overflow ? Int.max / 4 : floats, for: "a batch of \(b) × \(l) tokens' activations and outputs")
         let p = UnsafePointer(parameters.pointer)
         let lengths = UnsafeMutablePointer<Int32>.allocate(capacity: b)
         let valid = UnsafeMutablePointer<Int32>.allocate(capacity: b)
@@ -227,10 +243,14 @@ public final class MambaModel: @unchecked Sendable {
             let v = configuration.paddedVocabSize
             let logits = backend.makeBuffer(rows * v).reshaped([b, l, v])
             withExtendedLifetime((h, logits)) {
-                // {rows, d_model} @ {d_model, V} => logits
-                backend.linear(input: h.pointer, inputStride: d, rows: rows, inFeatures: d,
-                               weight: p + (layout.lmHead ?? layout.embeddings), outFeatures: v, bias: nil,
-                               output: logits.pointer, outputStride: v, accumulate: false)
+                // {rows, d_model} @ {d_model, V} => logits, in blocks of rows: one GEMM over all b · l rows made
+                // multi-threaded OpenBLAS take about b · l · d_model floats of extra memory (measured).
+                let block = max(1, options.chunkRows)
+                for start in stride(from: 0, to: rows, by: block) {
+                    backend.linear(input: h.pointer + start * d, inputStride: d, rows: min(block, rows - start),
+                                   inFeatures: d, weight: p + (layout.lmHead ?? layout.embeddings), outFeatures: v,
+                                   bias: nil, output: logits.pointer + start * v, outputStride: v, accumulate: false)
+                }
                 backend.zeroPadding(logits.pointer, sequences: b, length: l, dim: v, lengths: lengths)
             }
             return MambaOutput(logits: logits, lastHiddenState: h, hiddenStates: hiddenStates, pooled: nil,

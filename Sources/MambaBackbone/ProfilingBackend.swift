@@ -22,6 +22,7 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
     }
 
     /// Forgets the totals.
+    /// `base.reset`, timed.
     public func reset() { totals.withLock { $0 = [:] } }
 
     @inline(__always)
@@ -36,17 +37,21 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
         return result
     }
 
+    /// `base.makeBuffer`, timed.
     public func makeBuffer(_ count: Int) -> Tensor { time("makeBuffer") { base.makeBuffer(count) } }
+    /// `base.embedding`, timed.
     public func embedding(ids: UnsafePointer<Int32>, rows: Int, table: UnsafePointer<Float>, dim: Int,
                           out: UnsafeMutablePointer<Float>) {
         time("embedding") { base.embedding(ids: ids, rows: rows, table: table, dim: dim, out: out) }
     }
+    /// `base.rmsNorm`, timed.
     public func rmsNorm(input: UnsafePointer<Float>, rows: RowMap, dim: Int, weight: UnsafePointer<Float>,
                         epsilon: Float, output: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>?) {
         time("rmsNorm") {
             base.rmsNorm(input: input, rows: rows, dim: dim, weight: weight, epsilon: epsilon, output: output, rstd: rstd)
         }
     }
+    /// `base.linear`, timed.
     public func linear(input: UnsafePointer<Float>, inputStride: Int, rows: Int, inFeatures: Int,
                        weight: UnsafePointer<Float>, outFeatures: Int, bias: UnsafePointer<Float>?,
                        output: UnsafeMutablePointer<Float>, outputStride: Int, accumulate: Bool) {
@@ -56,6 +61,7 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                         accumulate: accumulate)
         }
     }
+    /// `base.causalConv1dSiLU`, timed.
     public func causalConv1dSiLU(input: UnsafePointer<Float>, inputStride: Int, window: UnsafePointer<Float>?,
                                  sequences: Int, length: Int, channels: Int, kernel: Int,
                                  weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
@@ -66,6 +72,7 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                                   output: output)
         }
     }
+    /// `base.updateConvWindow`, timed.
     public func updateConvWindow(input: UnsafePointer<Float>, inputStride: Int, window: UnsafeMutablePointer<Float>,
                                  valid: UnsafePointer<Int32>, sequences: Int, length: Int, channels: Int,
                                  kernel: Int) {
@@ -74,6 +81,7 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                                   sequences: sequences, length: length, channels: channels, kernel: kernel)
         }
     }
+    /// `base.selectiveScan`, timed.
     public func selectiveScan(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                               A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                               D: UnsafePointer<Float>, z: UnsafePointer<Float>, deltaBias: UnsafePointer<Float>,
@@ -84,6 +92,7 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                                lengths: lengths, initialState: initialState, y: y, finalState: finalState)
         }
     }
+    /// `base.timeInvariantScan`, timed.
     public func timeInvariantScan(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                                   A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                                   D: UnsafePointer<Float>, z: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
@@ -94,27 +103,34 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                                    initialState: initialState, y: y, finalState: finalState)
         }
     }
+    /// `base.negativeExp`, timed.
     public func negativeExp(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
         time("negativeExp") { base.negativeExp(input, into: output, count: count) }
     }
+    /// `base.softplus`, timed.
     public func softplus(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
         time("softplus") { base.softplus(input, into: output, count: count) }
     }
+    /// `base.copy`, timed.
     public func copy(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
         time("copy") { base.copy(source, into: destination, count: count) }
     }
+    /// `base.copyColumns`, timed.
     public func copyColumns(_ source: UnsafePointer<Float>, stride: Int, start: Int, count: Int, rows: Int,
                             into destination: UnsafeMutablePointer<Float>) {
         time("copyColumns") { base.copyColumns(source, stride: stride, start: start, count: count, rows: rows, into: destination) }
     }
+    /// `base.copyRows`, timed.
     public func copyRows(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rows: RowMap,
                          dim: Int, scatter: Bool) {
         time("copyRows") { base.copyRows(source, into: destination, rows: rows, dim: dim, scatter: scatter) }
     }
+    /// `base.addRows`, timed.
     public func addRows(_ source: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         into destination: UnsafeMutablePointer<Float>, rows: RowMap, dim: Int) {
         time("addRows") { base.addRows(source, bias: bias, into: destination, rows: rows, dim: dim) }
     }
+    /// `base.reverseValid`, timed.
     public func reverseValid(_ buffer: UnsafeMutablePointer<Float>, sequences: Int, length: Int, dim: Int,
                              lengths: UnsafePointer<Int32>, zeroPadding: Bool) {
         time("reverseValid") {
@@ -122,10 +138,12 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                               zeroPadding: zeroPadding)
         }
     }
+    /// `base.zeroPadding`, timed.
     public func zeroPadding(_ buffer: UnsafeMutablePointer<Float>, sequences: Int, length: Int, dim: Int,
                             lengths: UnsafePointer<Int32>) {
         time("zeroPadding") { base.zeroPadding(buffer, sequences: sequences, length: length, dim: dim, lengths: lengths) }
     }
+    /// `base.pool`, timed.
     public func pool(_ input: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
                      lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
                      into pooled: UnsafeMutablePointer<Float>) {

@@ -224,3 +224,15 @@ struct ModelTests {
         #expect(output.pooled!.array[model.configuration.hiddenSize...].allSatisfy { $0 == 0 })
     }
 }
+
+struct MemoryLimitTests {
+    @Test func batchesWhoseOutputsCannotFitAreRefusedBeforeAllocating() throws {
+        // 2^20 tokens × 100 000 logits × 4 bytes = 420 GB.
+        var configuration = MambaConfiguration(vocabSize: 100_000, hiddenSize: 16, stateSize: 2, numHiddenLayers: 1)
+        configuration.layerNormEpsilon = 1e-5
+        let model = try MambaModel(configuration: configuration, seed: 1)
+        let length = 1 << 20
+        let batch = try TokenBatch(ids: [Int32](repeating: 1, count: length), batch: 1, length: length)
+        #expect(throws: ModelInputError.self) { try model.forward(batch) }
+    }
+}

@@ -43,6 +43,7 @@ extension MambaModel {
         let configuration = try MambaConfiguration.load(from: directory.appendingPathComponent("config.json"))
         let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
         let layout = ParameterLayout(configuration)
+        try requireMemory(floats: layout.totalCount, for: "the parameters of \(directory.path)")
         let parameters = backend.makeBuffer(layout.totalCount)
         try withExtendedLifetime(parameters) {
             try readParameters(from: file, layout: layout, into: parameters.pointer)
