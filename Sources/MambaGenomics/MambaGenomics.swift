@@ -1,1 +1,0 @@
-// MambaGenomics: see README.md's map of modules.
