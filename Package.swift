@@ -48,10 +48,12 @@ let package = Package(
         .target(name: "MambaAudio", dependencies: ["CSndFile"]),
         .target(name: "MambaGenomics", dependencies: ["CZlib"]),
         .target(name: "MambaBackbone", dependencies: ["MambaTensor"], swiftSettings: vectorSettings),
-        .target(name: "MambaTraining", dependencies: ["MambaBackbone"], swiftSettings: vectorSettings),
+        .target(name: "MambaTokenizers", dependencies: ["MambaAudio", "MambaGenomics"], swiftSettings: vectorSettings),
+        .target(name: "MambaTraining", dependencies: ["MambaBackbone", "MambaTokenizers"], swiftSettings: vectorSettings),
         .target(
             name: "MambaKit",
-            dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaBackbone", "MambaTraining"]),
+            dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaTokenizers", "MambaBackbone",
+                           "MambaTraining"]),
         .executableTarget(
             name: "mambakit",
             dependencies: ["MambaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -59,8 +61,9 @@ let package = Package(
         // MARK: - Tests
         .target(name: "_MambaTestSupport", dependencies: ["MambaTensor"], path: "Sources/_MambaTestSupport"),
         .testTarget(name: "MambaTensorTests", dependencies: ["MambaTensor", "_MambaTestSupport"]),
-        .testTarget(name: "MambaAudioTests", dependencies: ["MambaAudio", "_MambaTestSupport"]),
+        .testTarget(name: "MambaAudioTests", dependencies: ["MambaAudio", "CSndFile", "_MambaTestSupport"]),
         .testTarget(name: "MambaGenomicsTests", dependencies: ["MambaGenomics", "_MambaTestSupport"]),
+        .testTarget(name: "MambaTokenizersTests", dependencies: ["MambaTokenizers", "_MambaTestSupport"]),
         .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
         .testTarget(name: "MambaTrainingTests", dependencies: ["MambaTraining", "_MambaTestSupport"]),
         .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),

@@ -3,4 +3,5 @@
 @_exported import MambaBackbone
 @_exported import MambaGenomics
 @_exported import MambaTensor
+@_exported import MambaTokenizers
 @_exported import MambaTraining

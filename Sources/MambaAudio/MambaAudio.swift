@@ -1,1 +1,0 @@
-// MambaAudio: see README.md's map of modules.
