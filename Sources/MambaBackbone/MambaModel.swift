@@ -348,7 +348,7 @@ public final class MambaModel: @unchecked Sendable {
 
     /// The ids with padding replaced by −1 (zero embedding); throws on an id outside the vocabulary at a valid
     /// position.
-    private func checkedIDs(_ batch: TokenBatch) throws -> [Int32] {
+    func checkedIDs(_ batch: TokenBatch) throws -> [Int32] {
         let vocabulary = configuration.paddedVocabSize
         var ids = batch.ids
         for i in 0..<batch.batch {

@@ -103,6 +103,27 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                                    initialState: initialState, y: y, finalState: finalState)
         }
     }
+    /// `base.selectiveScanStep`, timed.
+    public func selectiveScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
+                                  delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
+                                  C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                  deltaBias: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                                  y: UnsafeMutablePointer<Float>) {
+        time("selectiveScanStep") {
+            base.selectiveScanStep(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A, B: B,
+                                   C: C, D: D, z: z, deltaBias: deltaBias, h: h, y: y)
+        }
+    }
+    /// `base.timeInvariantScanStep`, timed.
+    public func timeInvariantScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
+                                      delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
+                                      C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                      h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        time("timeInvariantScanStep") {
+            base.timeInvariantScanStep(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A,
+                                       B: B, C: C, D: D, z: z, h: h, y: y)
+        }
+    }
     /// `base.negativeExp`, timed.
     public func negativeExp(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
         time("negativeExp") { base.negativeExp(input, into: output, count: count) }
@@ -150,6 +171,145 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
         time("pool") {
             base.pool(input, sequences: sequences, length: length, dim: dim, lengths: lengths, pooling: pooling,
                       into: pooled)
+        }
+    }
+
+    // MARK: Training
+
+    /// `base.zero`, timed.
+    public func zero(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
+        time("zero") { base.zero(buffer, count: count) }
+    }
+    /// `base.embeddingBackward`, timed.
+    public func embeddingBackward(ids: UnsafePointer<Int32>, rows: Int, dOut: UnsafePointer<Float>, dim: Int,
+                                  dTable: UnsafeMutablePointer<Float>) {
+        time("embeddingBackward") { base.embeddingBackward(ids: ids, rows: rows, dOut: dOut, dim: dim, dTable: dTable) }
+    }
+    /// `base.rmsNormBackward`, timed.
+    public func rmsNormBackward(input: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>,
+                                rstd: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+                                dInput: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                dWeight: UnsafeMutablePointer<Float>) {
+        time("rmsNormBackward") {
+            base.rmsNormBackward(input: input, rows: rows, dim: dim, weight: weight, rstd: rstd, dOutput: dOutput,
+                                 dInput: dInput, accumulate: accumulate, dWeight: dWeight)
+        }
+    }
+    /// `base.linearBackward`, timed.
+    public func linearBackward(input: UnsafePointer<Float>, inputStride: Int, rows: Int, inFeatures: Int,
+                               weight: UnsafePointer<Float>, outFeatures: Int, dOutput: UnsafePointer<Float>,
+                               dOutputStride: Int, dInput: UnsafeMutablePointer<Float>?, dInputStride: Int,
+                               accumulateInput: Bool, dWeight: UnsafeMutablePointer<Float>?,
+                               dBias: UnsafeMutablePointer<Float>?) {
+        time("linearBackward \(inFeatures)->\(outFeatures)") {
+            base.linearBackward(input: input, inputStride: inputStride, rows: rows, inFeatures: inFeatures,
+                                weight: weight, outFeatures: outFeatures, dOutput: dOutput,
+                                dOutputStride: dOutputStride, dInput: dInput, dInputStride: dInputStride,
+                                accumulateInput: accumulateInput, dWeight: dWeight, dBias: dBias)
+        }
+    }
+    /// `base.causalConv1dSiLUBackward`, timed.
+    public func causalConv1dSiLUBackward(input: UnsafePointer<Float>, inputStride: Int, sequences: Int, length: Int,
+                                         channels: Int, kernel: Int, weight: UnsafePointer<Float>,
+                                         bias: UnsafePointer<Float>?, dOutput: UnsafePointer<Float>,
+                                         dInput: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
+                                         dBias: UnsafeMutablePointer<Float>?) {
+        time("causalConv1dSiLUBackward") {
+            base.causalConv1dSiLUBackward(input: input, inputStride: inputStride, sequences: sequences,
+                                          length: length, channels: channels, kernel: kernel, weight: weight,
+                                          bias: bias, dOutput: dOutput, dInput: dInput, dWeight: dWeight,
+                                          dBias: dBias)
+        }
+    }
+    /// `base.selectiveScanTraining`, timed.
+    public func selectiveScanTraining(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                                      A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
+                                      D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                      deltaBias: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                      y: UnsafeMutablePointer<Float>, chunkLength: Int,
+                                      chunkStates: UnsafeMutablePointer<Float>) {
+        time("selectiveScanTraining") {
+            base.selectiveScanTraining(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
+                                       lengths: lengths, y: y, chunkLength: chunkLength, chunkStates: chunkStates)
+        }
+    }
+    /// `base.selectiveScanBackward`, timed.
+    public func selectiveScanBackward(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                                      A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
+                                      D: UnsafePointer<Float>, z: UnsafePointer<Float>,
+                                      deltaBias: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                      chunkStates: UnsafePointer<Float>, chunkLength: Int, dy: UnsafePointer<Float>,
+                                      du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>,
+                                      dA: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>,
+                                      dC: UnsafeMutablePointer<Float>, dD: UnsafeMutablePointer<Float>,
+                                      dz: UnsafeMutablePointer<Float>, ddeltaBias: UnsafeMutablePointer<Float>) {
+        time("selectiveScanBackward") {
+            base.selectiveScanBackward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
+                                       lengths: lengths, chunkStates: chunkStates, chunkLength: chunkLength, dy: dy,
+                                       du: du, ddelta: ddelta, dA: dA, dB: dB, dC: dC, dD: dD, dz: dz,
+                                       ddeltaBias: ddeltaBias)
+        }
+    }
+    /// `base.timeInvariantScanTraining`, timed.
+    public func timeInvariantScanTraining(_ dims: ScanDimensions, u: UnsafePointer<Float>,
+                                          delta: UnsafePointer<Float>, A: UnsafePointer<Float>,
+                                          B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>,
+                                          z: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                          y: UnsafeMutablePointer<Float>, chunkLength: Int,
+                                          chunkStates: UnsafeMutablePointer<Float>) {
+        time("timeInvariantScanTraining") {
+            base.timeInvariantScanTraining(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
+                                           y: y, chunkLength: chunkLength, chunkStates: chunkStates)
+        }
+    }
+    /// `base.timeInvariantScanBackward`, timed.
+    public func timeInvariantScanBackward(_ dims: ScanDimensions, u: UnsafePointer<Float>,
+                                          delta: UnsafePointer<Float>, A: UnsafePointer<Float>,
+                                          B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>,
+                                          z: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                          chunkStates: UnsafePointer<Float>, chunkLength: Int,
+                                          dy: UnsafePointer<Float>, du: UnsafeMutablePointer<Float>,
+                                          ddelta: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
+                                          dB: UnsafeMutablePointer<Float>, dC: UnsafeMutablePointer<Float>,
+                                          dD: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>) {
+        time("timeInvariantScanBackward") {
+            base.timeInvariantScanBackward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
+                                           chunkStates: chunkStates, chunkLength: chunkLength, dy: dy, du: du,
+                                           ddelta: ddelta, dA: dA, dB: dB, dC: dC, dD: dD, dz: dz)
+        }
+    }
+    /// `base.negativeExpBackward`, timed.
+    public func negativeExpBackward(output: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+                                    into dInput: UnsafeMutablePointer<Float>, count: Int) {
+        time("negativeExpBackward") { base.negativeExpBackward(output: output, dOutput: dOutput, into: dInput, count: count) }
+    }
+    /// `base.softplusBackward`, timed.
+    public func softplusBackward(input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+                                 into dInput: UnsafeMutablePointer<Float>, count: Int) {
+        time("softplusBackward") { base.softplusBackward(input: input, dOutput: dOutput, into: dInput, count: count) }
+    }
+    /// `base.scatterColumns`, timed.
+    public func scatterColumns(_ source: UnsafePointer<Float>, count: Int, rows: Int,
+                               into destination: UnsafeMutablePointer<Float>, stride: Int, start: Int) {
+        time("scatterColumns") {
+            base.scatterColumns(source, count: count, rows: rows, into: destination, stride: stride, start: start)
+        }
+    }
+    /// `base.poolBackward`, timed.
+    public func poolBackward(_ dPooled: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
+                             lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
+                             into dInput: UnsafeMutablePointer<Float>) {
+        time("poolBackward") {
+            base.poolBackward(dPooled, sequences: sequences, length: length, dim: dim, lengths: lengths,
+                              pooling: pooling, into: dInput)
+        }
+    }
+    /// `base.crossEntropy`, timed.
+    public func crossEntropy(logits: UnsafeMutablePointer<Float>, rows: Int, classes: Int, stride: Int,
+                             targets: UnsafePointer<Int32>, scale: Float, gradient: Bool) -> CrossEntropy.Result {
+        time("crossEntropy") {
+            base.crossEntropy(logits: logits, rows: rows, classes: classes, stride: stride, targets: targets,
+                              scale: scale, gradient: gradient)
         }
     }
 }

@@ -68,12 +68,14 @@ struct BenchForward: ParsableCommand {
         for _ in 0..<warmup { _ = try model.forward(tokens) }
         profiler?.reset()
         var seconds: [Double] = []
+        let cpuBefore = Self.cpuSeconds()
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
             let output = try model.forward(tokens)
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             withExtendedLifetime(output) {}
         }
+        let cpuPerPass = (Self.cpuSeconds() - cpuBefore) / Double(repeats)
         seconds.sort()
         let median = seconds.count % 2 == 1 ? seconds[seconds.count / 2]
             : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
@@ -88,6 +90,7 @@ struct BenchForward: ParsableCommand {
                 "d_state": dState, "expand": expand, "vocab": vocab, "mixer": mixer, "threads": Parallel.threadCount,
                 "parameters": model.layout.totalCount, "gemm_flops_per_token": flopsPerToken,
                 "gemm_baseline_gflops": baseline, "model_gemm_gflops": flopsPerToken * tokensPerSecond / 1e9,
+                "cpu_seconds_per_pass": cpuPerPass,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -96,6 +99,8 @@ struct BenchForward: ParsableCommand {
                          batch, length, dModel, layers, dState, expand, mixer, Parallel.threadCount))
             print(String(format: "median %.4f s of %d passes: %.0f tokens/s; peak RSS %d bytes (%.1f MiB)",
                          median, repeats, tokensPerSecond, peak, Double(peak) / 1_048_576))
+            print(String(format: "CPU time %.4f s per pass (user + system, all threads): %.0f tokens per CPU-second",
+                         cpuPerPass, Double(batch * length) / cpuPerPass))
             print(String(format: "GEMM work %.2f MFLOP/token = %.1f GFLOP/s; baseline: one in_proj-shaped GEMM alone runs at %.1f GFLOP/s now (ratio %.2f)",
                          flopsPerToken / 1e6, flopsPerToken * tokensPerSecond / 1e9, baseline,
                          flopsPerToken * tokensPerSecond / 1e9 / baseline))
@@ -142,6 +147,18 @@ struct BenchForward: ParsableCommand {
         return 2 * Double(m) * Double(n) * Double(k) / times[times.count / 2] / 1e9
     }
 
+    /// User + system CPU seconds of the process so far (all threads).
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     /// getrusage's ru_maxrss: kilobytes on Linux, bytes on macOS.
     private func peakResidentBytes() -> Int {
         var usage = rusage()
@@ -176,6 +193,7 @@ struct BenchStep: ParsableCommand {
     @Option(name: .customLong("long-prompt"), help: "Tokens before the second timed steps.") var longPrompt = 16_384
     @Option(help: "Timed steps after each prompt.") var steps = 200
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Also print the time spent in each kernel per step (over the timed steps).") var profile = false
 
     func validate() throws {
         guard batch >= 1, shortPrompt >= 1, longPrompt >= 1, steps >= 1 else {
@@ -187,11 +205,13 @@ struct BenchStep: ParsableCommand {
         if let threads { Parallel.threadCount = max(1, threads) }
         let configuration = MambaConfiguration(vocabSize: vocab, hiddenSize: dModel, stateSize: dState,
                                                numHiddenLayers: layers, expand: expand)
-        let model = try MambaModel(configuration: configuration, seed: 1)
+        let profiler = profile ? ProfilingBackend() : nil
+        let model = try MambaModel(configuration: configuration, seed: 1, backend: profiler ?? CPUBackend())
         var generator = Xoshiro256StarStar(seed: 3)
         func medianStep(after prompt: Int) throws -> Double {
             let ids = (0..<(batch * prompt)).map { _ in Int32(generator.next() % UInt64(vocab)) }
             let (_, state) = try model.prefill(try TokenBatch(ids: ids, batch: batch, length: prompt))
+            profiler?.reset()
             var times: [Double] = []
             var tokens = [Int32](repeating: 1, count: batch)
             for _ in 0..<steps {
@@ -212,6 +232,12 @@ struct BenchStep: ParsableCommand {
         } else {
             print(String(format: "step B=%d d_model=%d layers=%d: %.3f ms/step after %d tokens, %.3f ms/step after %d tokens (ratio %.2f)",
                          batch, dModel, layers, short * 1000, shortPrompt, long * 1000, longPrompt, long / short))
+        }
+        if let profiler {
+            for (kernel, time, calls) in profiler.report {
+                print(kernel.padding(toLength: 24, withPad: " ", startingAt: 0)
+                      + String(format: " %8.1f µs/step  %6d calls", time / Double(steps) * 1e6, calls))
+            }
         }
     }
 }

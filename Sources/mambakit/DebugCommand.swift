@@ -1,5 +1,5 @@
-// `mambakit debug forward`: runs a saved model on token ids and writes its outputs, for parity checks against
-// transformers (scripts/reference/check_parity.py).
+// `mambakit debug forward` / `debug grads`: run a saved model on token ids and write its outputs or its gradients,
+// for parity checks against transformers (scripts/reference/check_parity.py).
 import ArgumentParser
 import Foundation
 import MambaKit
@@ -9,7 +9,7 @@ struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug",
         abstract: "Run a model on token ids and write its raw outputs (for parity checks).",
-        subcommands: [DebugForward.self]
+        subcommands: [DebugForward.self, DebugGrads.self]
     )
 }
 
@@ -87,6 +87,63 @@ struct DebugForward: ParsableCommand {
         writer.add("logits", shape: logitsShape, .float32(logits))
         writer.add("last_hidden_state", shape: [b, l, d], .float32(hidden))
         try writer.write(to: URL(fileURLWithPath: out))
+    }
+}
+
+/// `mambakit debug grads --model DIR --tokens FILE --out GRADS.safetensors`.
+struct DebugGrads: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grads",
+        abstract: "Gradients of the mean next-token cross-entropy: write grad.<name> for every parameter, print the loss.",
+        discussion: """
+        The loss is transformers' labels = input_ids: every valid position but each sequence's last predicts the next \
+        id, averaged over all those predictions. OUT holds float32 `grad.<name>` under the checkpoint's parameter \
+        names and shapes (tied embeddings: one summed gradient under backbone.embeddings.weight); stdout's last line \
+        is `loss <value>`. --tokens as for `debug forward` (ragged text lines are right-padded; padding adds nothing). \
+        On any error: one line on stderr, exit status 1, no output file.
+        """
+    )
+
+    @Option(help: "Model folder with config.json and model.safetensors (transformers' save_pretrained layout).")
+    var model: String
+
+    @Option(help: "Token ids: a .npy (int32/int64, (B, L)) or a text file (one sequence per line).")
+    var tokens: String
+
+    @Option(help: "Output .safetensors file (written atomically).")
+    var out: String
+
+    func run() throws {
+        do {
+            try grads()
+        } catch {
+            let message = error is CocoaError ? error.localizedDescription : String(describing: error)
+            FileHandle.standardError.write(Data("mambakit debug grads: error: \(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    private func grads() throws {
+        let model = try MambaModel.load(from: URL(fileURLWithPath: self.model))
+        let batch = try TokenFile.read(URL(fileURLWithPath: tokens))
+        guard model.configuration.headType == .causalLM else {
+            throw ModelInputError("debug grads needs a causal LM (the loss is next-token cross-entropy); this model has a \(model.configuration.headType.rawValue) head")
+        }
+        let gradients = Tensor(zeros: [model.layout.totalCount])
+        let result = try model.lossAndGradients(batch, objective: .nextToken, gradients: gradients)
+        guard result.count > 0 else {
+            throw ModelInputError("no position to predict: every sequence has fewer than 2 tokens")
+        }
+        var writer = SafeTensorsWriter(metadata: ["format": "pt", "producer": "mambakit debug grads",
+                                                  "loss": String(result.loss)])
+        try withExtendedLifetime(gradients) {
+            for entry in model.layout.entries {
+                writer.add("grad.\(entry.name)", shape: ParameterLayout.checkpointShape(of: entry),
+                           .float32Pointer(UnsafePointer(gradients.pointer + entry.offset), count: entry.count))
+            }
+            try writer.write(to: URL(fileURLWithPath: out))
+        }
+        print("loss \(result.loss)")
     }
 }
 

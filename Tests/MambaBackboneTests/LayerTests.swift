@@ -39,7 +39,7 @@ struct LayerTests {
         #expect(map(4) == 7)
     }
 
-    @Test(arguments: [(5, 7, 3, false), (33, 20, 17, true)])
+    @Test(arguments: [(5, 7, 3, false), (33, 20, 17, true), (1, 37, 5, true), (3, 40, 17, false), (40, 5, 37, true), (9, 16, 48, false)])
     func linearMatchesReference(_ rows: Int, _ inFeatures: Int, _ outFeatures: Int, _ withBias: Bool) {
         // Strided input (extra columns) and output (extra columns), with and without accumulation.
         let inputStride = inFeatures + 3, outputStride = outFeatures + 2

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mamba_reference as ref  # noqa: E402
@@ -122,6 +122,8 @@ def write_case(name: str, spec: dict, folder: Path, common: dict) -> dict[str, t
 
     folder.mkdir(parents=True)
     model.save_pretrained(folder, safe_serialization=True)
+    for file in folder.iterdir():
+        file.chmod(0o644)  # transformers 5.24 writes model.safetensors as 0600
 
     # The saved checkpoint must reproduce the reference when loaded back.
     reloaded = type(model).from_pretrained(folder).eval()
@@ -155,7 +157,7 @@ def write_state_spaces_case(source: Path, folder: Path, common: dict) -> None:
     if "lm_head.weight" in weights:
         raise RuntimeError(f"{source.name} is expected to have tied embeddings (no lm_head.weight)")
     renamed["lm_head.weight"] = renamed["backbone.embedding.weight"].clone()
-    save_file(renamed, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    ref.atomic_save_safetensors(renamed, folder / "model.safetensors", metadata={"format": "pt"})
 
     record = ref.json_text({
         **common,

@@ -237,6 +237,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(handle, "w") as stream:
         stream.write(text)
+    os.chmod(temporary, 0o644)  # mkstemp creates 0600
     os.replace(temporary, path)
 
 
@@ -244,6 +245,7 @@ def atomic_save_safetensors(tensors: dict[str, torch.Tensor], path: Path, metada
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     save_file({k: v.contiguous() for k, v in tensors.items()}, temporary, metadata=metadata)
+    os.chmod(temporary, 0o644)  # mkstemp creates 0600
     os.replace(temporary, path)
 
 

@@ -1,5 +1,5 @@
 // Token embedding: a row lookup. nn.Embedding in transformers' MambaModel (`backbone.embeddings`).
-// Backward (next issue): dTable[id] += dOut[row] for each row whose id >= 0; the forward saves nothing but the ids.
+// Backward: dTable[id] += dOut[row] for each row whose id >= 0; the forward saves nothing but the ids.
 import Foundation
 import MambaTensor
 
@@ -31,5 +31,41 @@ public enum Embedding {
                 out[row * dim + j] = ids[row] < 0 ? 0 : table[Int(ids[row]) * dim + j]
             }
         }
+    }
+
+    // MARK: - Backward
+
+    /// dTable[ids[row]] += dOut[row] for every row whose id is >= 0 (padding rows add nothing).
+    /// ids: (rows), dOut: (rows, dim), dTable: (vocabulary, dim), ACCUMULATED.
+    /// Tasks own blocks of 64 columns of the table and walk the rows in order, so each element's sum is taken in row
+    /// order whatever the thread count: repeated ids never race and the result is bitwise reproducible.
+    public static func backward(ids: UnsafePointer<Int32>, rows: Int, dOut: UnsafePointer<Float>, dim: Int,
+                                dTable: UnsafeMutablePointer<Float>) {
+        let ids = SendablePointer(ids), dOut = SendablePointer(dOut), dTable = SendablePointer(dTable)
+        let columnsPerTask = 64
+        Parallel.forEach((dim + columnsPerTask - 1) / columnsPerTask) { task in
+            let first = task * columnsPerTask, last = min(dim, first + columnsPerTask)
+            for row in 0..<rows {
+                let id = Int(ids.pointer[row])
+                guard id >= 0 else { continue }
+                let source = dOut.pointer + row * dim, destination = dTable.pointer + id * dim
+                var j = first
+                while j + 16 <= last { store16(load16(destination + j) + load16(source + j), destination + j); j += 16 }
+                while j < last { destination[j] += source[j]; j += 1 }
+            }
+        }
+    }
+
+    /// The oracle of `backward`: one element at a time, Double sums per table element in row order.
+    public static func backwardReference(ids: UnsafePointer<Int32>, rows: Int, dOut: UnsafePointer<Float>, dim: Int,
+                                         dTable: UnsafeMutablePointer<Float>) {
+        var sums: [Int: [Double]] = [:]
+        for row in 0..<rows where ids[row] >= 0 {
+            let id = Int(ids[row])
+            var sum = sums[id] ?? (0..<dim).map { Double(dTable[id * dim + $0]) }
+            for j in 0..<dim { sum[j] += Double(dOut[row * dim + j]) }
+            sums[id] = sum
+        }
+        for (id, sum) in sums { for j in 0..<dim { dTable[id * dim + j] = Float(sum[j]) } }
     }
 }

@@ -93,4 +93,40 @@ public enum SequenceOps {
             }
         }
     }
+
+    // MARK: - Backward
+    // addRows' backward is the identity on the destination's gradient plus a gather; copyRows' is the opposite copy;
+    // reverseValid with zeroPadding is its own adjoint (a permutation of the valid rows, zeros elsewhere), so the
+    // model reuses those forward kernels. Only pooling and the column copy need their own.
+
+    /// The adjoint of `copyColumns`: columns [start, start + count) of the (rows, stride) matrix `destination` ←
+    /// the contiguous (rows, count) matrix `source` (other columns untouched).
+    public static func scatterColumns(_ source: UnsafePointer<Float>, count: Int, rows: Int,
+                                      into destination: UnsafeMutablePointer<Float>, stride: Int, start: Int) {
+        for r in 0..<rows { (destination + r * stride + start).update(from: source + r * count, count: count) }
+    }
+
+    /// The gradient of `pool`: dInput (b, l, dim) ← zeros, then for each sequence i with lengths[i] > 0:
+    /// `.mean`: dInput[i, t] = dPooled[i] / lengths[i] for t < lengths[i]; `.last`: dInput[i, lengths[i] − 1] =
+    /// dPooled[i]. dPooled: (b, dim).
+    public static func poolBackward(_ dPooled: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
+                                    lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
+                                    into dInput: UnsafeMutablePointer<Float>) {
+        dInput.update(repeating: 0, count: sequences * length * dim)
+        for i in 0..<sequences {
+            let valid = Int(lengths[i])
+            guard valid > 0 else { continue }
+            let gradient = dPooled + i * dim
+            switch pooling {
+            case .last:
+                (dInput + (i * length + valid - 1) * dim).update(from: gradient, count: dim)
+            case .mean:
+                let scale = 1 / Float(valid)
+                for t in 0..<valid {
+                    let row = dInput + (i * length + t) * dim
+                    for j in 0..<dim { row[j] = gradient[j] * scale }
+                }
+            }
+        }
+    }
 }

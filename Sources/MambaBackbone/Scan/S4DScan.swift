@@ -54,8 +54,9 @@ public enum S4DScan {
         let validSteps = validLength(a.lengths, b, l)
         // Per block, (n) vectors of 16 channels each: exp(delta·A), delta·B, C, and the state h.
         let perBlock = 4 * n
-        let scratch = allocateVectors(perBlock * blocks.count)
+        let scratch = allocateVectors(perBlock * blocks.count + blocks.count)
         defer { scratch.deallocate() }
+        let gateRow = scratch + perBlock * blocks.count    // silu(z) of the current row, per block
         func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
         func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
         for j in 0..<blocks.count {
@@ -85,12 +86,18 @@ public enum S4DScan {
             let end = min(start + a.chunkLength, validSteps)
             if start >= end { continue }
             for t in start..<end {
+                let rowStart = (b * l + t) * d          // (b, t, 0) in (b, l, d)
+                // The gates first, for the whole row, so that their latency overlaps (as in SelectiveScan).
+                if let z = a.z {
+                    for j in 0..<blocks.count {
+                        gateRow[j] = VectorMath.silu(loadBlock(z + rowStart + firstChannel(j), width(j)))
+                    }
+                }
                 for j in 0..<blocks.count {
                     let d0 = firstChannel(j), lanes = width(j)
                     let decay = scratch + j * perBlock, inputWeight = decay + n, cBlock = decay + 2 * n
                     let h = decay + 3 * n
-                    let row = (b * l + t) * d + d0          // (b, t, d0) in (b, l, d)
-                    let x = loadBlock(a.u + row, lanes)
+                    let x = loadBlock(a.u + rowStart + d0, lanes)
                     var y0 = V(), y1 = V()
                     if let skip = a.D { y0 = loadBlock(skip + d0, lanes) * x }
                     var k = 0
@@ -109,8 +116,8 @@ public enum S4DScan {
                         y0 = y0.addingProduct(hk, cBlock[k])
                     }
                     var output = y0 + y1
-                    if let z = a.z { output *= VectorMath.silu(loadBlock(z + row, lanes)) }
-                    storeBlock(output, a.y + row, lanes)
+                    if a.z != nil { output *= gateRow[j] }
+                    storeBlock(output, a.y + rowStart + d0, lanes)
                 }
             }
         }
@@ -195,5 +202,388 @@ public enum S4DScan {
                 y[index] = value
             }
         }
+    }
+}
+
+// MARK: - Backward
+//
+// With a = exp(delta·A) and b̄ = delta·B fixed per channel, per (b, d) and step t in reverse (dy, dz, dD, du's D
+// term as in SelectiveScan):
+//   g[n]  = dh[n] + dout·C[n];   dC[n] += dout·h_t[n];   du_t = Σₙ g·b̄[n] + D·dout;   dh[n] = a[n]·g[n]
+// and the time sums Σₜ g·h_{t−1} and Σₜ g·u_t give the parameters once per sequence:
+//   dA[n] += (Σₜ g·h_{t−1})·a·delta,   dB[n] += (Σₜ g·u_t)·delta,
+//   ddelta += Σₙ (Σₜ g·h_{t−1})·a·A[n] + (Σₜ g·u_t)·B[n].
+
+extension S4DScan {
+    /// The gradients of Σ dy·y (plus Σ dFinalState·finalState when given) with respect to every input of `forward`,
+    /// the states recomputed chunk by chunk from `chunkStates` as in `SelectiveScan.backward` (same partition,
+    /// segments and determinism: bitwise identical for every `Parallel.threadCount` and `chunkLength`).
+    ///
+    /// - Parameters:
+    ///   - dims, u, delta, A, B, C, D, z, lengths: as given to `forward`; delta (d) must be >= 0 and A <= 0.
+    ///   - initialState: unused here (chunk 0 of `chunkStates` holds it), read by `backwardReference`.
+    ///   - chunkStates, chunkLength: (b, ceil(l / chunkLength), d, n), written by `forward` with this chunkLength.
+    ///   - dy: (b, l, d). du: (b, l, d) output, overwritten. dz: (b, l, d), overwritten when z is given.
+    ///   - ddelta: (d), dA, dB, dC: (d, n), dD: (d) or nil: ACCUMULATED (+=).
+    ///   - dInitialState: (b, d, n) output or nil, overwritten. dFinalState: (b, d, n) or nil (zero).
+    ///   Positions t >= lengths[i] get zero du and dz and contribute nothing.
+    public static func backward(
+        _ dims: ScanDimensions,
+        u: UnsafePointer<Float>, delta: UnsafePointer<Float>, A: UnsafePointer<Float>,
+        B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>?, z: UnsafePointer<Float>?,
+        lengths: UnsafePointer<Int32>?, initialState: UnsafePointer<Float>?,
+        chunkStates: UnsafePointer<Float>, chunkLength: Int, dy: UnsafePointer<Float>,
+        du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
+        dB: UnsafeMutablePointer<Float>, dC: UnsafeMutablePointer<Float>, dD: UnsafeMutablePointer<Float>?,
+        dz: UnsafeMutablePointer<Float>?, dInitialState: UnsafeMutablePointer<Float>?,
+        dFinalState: UnsafePointer<Float>? = nil
+    ) {
+        precondition(chunkLength >= 1, "S4DScan.backward: chunkLength must be >= 1, got \(chunkLength)")
+        let (batch, d, n) = (dims.batch, dims.channels, dims.state)
+        let partition = ScanPartition(dims, blocksPerGroup: backwardBlocksPerGroup)
+        let groups = partition.groupsPerSequence
+        // Per-sequence partials (b, d, 3n + 2): dA, dB, dC of each channel, then ddelta, dD.
+        let stride = 3 * n + 2
+        let partials = Tensor(zeros: [batch, d, stride])
+        let arguments = UnsafeSendable(BackwardArguments(
+            dims: dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
+            chunkStates: chunkStates, chunkLength: chunkLength,
+            segmentLength: backwardSegmentLength(chunkLength: chunkLength, state: n), dy: dy,
+            dFinalState: dFinalState, du: du, dz: dz, dInitialState: dInitialState, partials: partials.pointer))
+        Parallel.forEach(batch * groups) { task in
+            backwardGroup(arguments.value, sequence: task / groups, blocks: partition.blockRange(task % groups))
+        }
+        // The sequences' partials added in sequence order, then to the caller's sums.
+        let sums = partials.pointer
+        for channel in 0..<d {
+            for k in 0..<stride {
+                var sum: Float = 0
+                for b in 0..<batch { sum += sums[(b * d + channel) * stride + k] }
+                switch k {
+                case ..<n: dA[channel * n + k] += sum
+                case ..<(2 * n): dB[channel * n + k - n] += sum
+                case ..<(3 * n): dC[channel * n + k - 2 * n] += sum
+                case 3 * n: ddelta[channel] += sum
+                default: dD?[channel] += sum
+                }
+            }
+        }
+        withExtendedLifetime(partials) {}
+    }
+
+    struct BackwardArguments {
+        let dims: ScanDimensions
+        let u: UnsafePointer<Float>, delta: UnsafePointer<Float>, A: UnsafePointer<Float>
+        let B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>?, z: UnsafePointer<Float>?
+        let lengths: UnsafePointer<Int32>?
+        let chunkStates: UnsafePointer<Float>, chunkLength: Int, segmentLength: Int
+        let dy: UnsafePointer<Float>, dFinalState: UnsafePointer<Float>?
+        let du: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>?
+        let dInitialState: UnsafeMutablePointer<Float>?
+        /// (b, d, 3n + 2).
+        let partials: UnsafeMutablePointer<Float>
+    }
+
+    /// The backward kernel for sequence `b` and the channel blocks `blocks`.
+    static func backwardGroup(_ a: BackwardArguments, sequence b: Int, blocks: Range<Int>) {
+        typealias V = SIMD16<Float>
+        let (l, d, n) = (a.dims.length, a.dims.channels, a.dims.state)
+        let groupSize = blocks.count, blockStates = blocks.count * n
+        let validSteps = validLength(a.lengths, b, l)
+        let segment = a.segmentLength
+        let segmentsPerChunk = (a.chunkLength + segment - 1) / segment
+        let scratch = allocateVectors(blockStates * (9 + segmentsPerChunk + segment) + groupSize * 4)
+        defer { scratch.deallocate() }
+        var cursor = scratch
+        func take(_ count: Int) -> UnsafeMutablePointer<V> {
+            defer { cursor += count }
+            return cursor
+        }
+        // Per block, (n) vectors n-major: the forward's exp(delta·A), delta·B, C; A and B as given; the adjoint
+        // state; the time sums Σ g·h_{t−1}, Σ g·u, Σ dout·h.
+        let decay = take(blockStates), inputWeight = take(blockStates), cT = take(blockStates)
+        let aT = take(blockStates), bT = take(blockStates), dh = take(blockStates)
+        let decaySum = take(blockStates), inputSum = take(blockStates), outputSum = take(blockStates)
+        let starts = take(segmentsPerChunk * blockStates), history = take(segment * blockStates)
+        let doutRow = take(groupSize), dzRow = take(groupSize), dDSum = take(groupSize), stepSize = take(groupSize)
+        func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
+        func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
+        for j in 0..<groupSize {
+            let d0 = firstChannel(j), lanes = width(j), block = j * n
+            stepSize[j] = loadBlock(a.delta + d0, lanes)
+            gatherTransposed(a.A, firstChannel: d0, width: lanes, state: n, into: aT + block)
+            gatherTransposed(a.B, firstChannel: d0, width: lanes, state: n, into: bT + block)
+            gatherTransposed(a.C, firstChannel: d0, width: lanes, state: n, into: cT + block)
+            for k in 0..<n {   // as `forward`, bitwise
+                decay[block + k] = VectorMath.expNegativeMagnitude(stepSize[j] * aT[block + k])
+                inputWeight[block + k] = stepSize[j] * bT[block + k]
+            }
+            if let final = a.dFinalState {
+                gatherTransposed(final + b * d * n, firstChannel: d0, width: lanes, state: n, into: dh + block)
+            }
+        }
+        for t in validSteps..<max(l, validSteps) {
+            for j in 0..<groupSize {
+                let index = (b * l + t) * d + firstChannel(j)
+                storeBlock(V(), a.du + index, width(j))
+                if let dz = a.dz, a.z != nil { storeBlock(V(), dz + index, width(j)) }
+            }
+        }
+
+        // Advances `state` through `steps` as `forward` does (bitwise); with `history`, the state after each step
+        // goes to its slot there and `state` is left unchanged.
+        func advance(_ state: UnsafeMutablePointer<V>, _ steps: Range<Int>, history: UnsafeMutablePointer<V>?) {
+            for t in steps {
+                let step = t - steps.lowerBound, rowStart = (b * l + t) * d
+                for j in 0..<groupSize {
+                    let block = j * n
+                    let previous: UnsafeMutablePointer<V>, next: UnsafeMutablePointer<V>
+                    if let history {
+                        previous = step == 0 ? state + block : history + (step - 1) * blockStates + block
+                        next = history + step * blockStates + block
+                    } else {
+                        (previous, next) = (state + block, state + block)
+                    }
+                    let x = loadBlock(a.u + rowStart + firstChannel(j), width(j))
+                    for k in 0..<n {
+                        next[k] = (inputWeight[block + k] * x).addingProduct(decay[block + k], previous[k])
+                    }
+                }
+            }
+        }
+
+        let chunkCount = (l + a.chunkLength - 1) / a.chunkLength
+        let lastChunk = validSteps == 0 ? -1 : (validSteps - 1) / a.chunkLength
+        for chunk in stride(from: lastChunk, through: 0, by: -1) {
+            let chunkStart = chunk * a.chunkLength, chunkEnd = min(chunkStart + a.chunkLength, validSteps)
+            let stored = a.chunkStates + (b * chunkCount + chunk) * d * n   // (b, chunk, ·, ·)
+            for j in 0..<groupSize {
+                gatherTransposed(stored, firstChannel: firstChannel(j), width: width(j), state: n, into: starts + j * n)
+            }
+            let segments = (chunkEnd - chunkStart + segment - 1) / segment
+            for m in 1..<max(segments, 1) {
+                (starts + m * blockStates).update(from: starts + (m - 1) * blockStates, count: blockStates)
+                advance(starts + m * blockStates, (chunkStart + (m - 1) * segment)..<(chunkStart + m * segment),
+                        history: nil)
+            }
+            for m in stride(from: segments - 1, through: 0, by: -1) {
+                let segmentStart = chunkStart + m * segment, segmentEnd = min(segmentStart + segment, chunkEnd)
+                let start = starts + m * blockStates
+                advance(start, segmentStart..<segmentEnd, history: history)
+                for t in stride(from: segmentEnd - 1, through: segmentStart, by: -1) {
+                    let step = t - segmentStart, rowStart = (b * l + t) * d
+                    for j in 0..<groupSize {
+                        let dyValue = loadBlock(a.dy + rowStart + firstChannel(j), width(j))
+                        if let z = a.z {
+                            let gate = loadBlock(z + rowStart + firstChannel(j), width(j))
+                            let sigmoid = VectorMath.sigmoid(gate)
+                            doutRow[j] = dyValue * gate * sigmoid
+                            dzRow[j] = dyValue * sigmoid * (1 + gate * (1 - sigmoid))   // dy · silu'(z)
+                        } else {
+                            doutRow[j] = dyValue
+                        }
+                    }
+                    for j in 0..<groupSize {
+                        let d0 = firstChannel(j), lanes = width(j), block = j * n
+                        let now = history + step * blockStates + block
+                        let previous = step == 0 ? start + block : history + (step - 1) * blockStates + block
+                        let x = loadBlock(a.u + rowStart + d0, lanes), dout = doutRow[j]
+                        var duValue = V(), output = V()
+                        for k in 0..<n {
+                            let state = now[k]
+                            let g = dh[block + k].addingProduct(dout, cT[block + k])
+                            output = output.addingProduct(state, cT[block + k])
+                            outputSum[block + k] = outputSum[block + k].addingProduct(dout, state)
+                            decaySum[block + k] = decaySum[block + k].addingProduct(g, previous[k])
+                            inputSum[block + k] = inputSum[block + k].addingProduct(g, x)
+                            duValue = duValue.addingProduct(g, inputWeight[block + k])
+                            dh[block + k] = decay[block + k] * g
+                        }
+                        if let skip = a.D {
+                            let skipValue = loadBlock(skip + d0, lanes)
+                            duValue = duValue.addingProduct(skipValue, dout)
+                            output = output.addingProduct(skipValue, x)
+                        }
+                        storeBlock(duValue, a.du + rowStart + d0, lanes)
+                        dDSum[j] = dDSum[j].addingProduct(dout, x)
+                        if let dz = a.dz, a.z != nil { storeBlock(dzRow[j] * output, dz + rowStart + d0, lanes) }
+                    }
+                }
+            }
+        }
+        let stride = 3 * n + 2
+        for j in 0..<groupSize {
+            let d0 = firstChannel(j), lanes = width(j), block = j * n
+            if let initial = a.dInitialState {
+                scatterTransposed(dh + block, firstChannel: d0, width: lanes, state: n, into: initial + b * d * n)
+            }
+            var stepGradient = V()
+            for k in 0..<n {
+                let decayGradient = decaySum[block + k] * decay[block + k]       // Σₜ (∂L/∂a)·a
+                stepGradient = stepGradient.addingProduct(decayGradient, aT[block + k])
+                stepGradient = stepGradient.addingProduct(inputSum[block + k], bT[block + k])
+                decaySum[block + k] = decayGradient * stepSize[j]                // dA
+                inputSum[block + k] = inputSum[block + k] * stepSize[j]          // dB
+            }
+            let partials = a.partials + b * d * stride     // (d, 3n + 2) of sequence b
+            for lane in 0..<lanes {
+                let row = partials + (d0 + lane) * stride
+                for k in 0..<n {
+                    row[k] = decaySum[block + k][lane]
+                    row[n + k] = inputSum[block + k][lane]
+                    row[2 * n + k] = outputSum[block + k][lane]
+                }
+                row[3 * n] = stepGradient[lane]
+                row[3 * n + 1] = dDSum[j][lane]
+            }
+        }
+    }
+}
+
+// MARK: - Reference backward
+
+extension S4DScan {
+    /// The same contract as `backward`, computed by `S4DScanReference` in Double with the whole state history: the
+    /// test oracle. `chunkStates` and `chunkLength` are not read; they are accepted so that both kernels share a
+    /// signature. Single-threaded.
+    public static func backwardReference(
+        _ dims: ScanDimensions,
+        u: UnsafePointer<Float>, delta: UnsafePointer<Float>, A: UnsafePointer<Float>,
+        B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>?, z: UnsafePointer<Float>?,
+        lengths: UnsafePointer<Int32>?, initialState: UnsafePointer<Float>?,
+        chunkStates: UnsafePointer<Float>?, chunkLength: Int, dy: UnsafePointer<Float>,
+        du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
+        dB: UnsafeMutablePointer<Float>, dC: UnsafeMutablePointer<Float>, dD: UnsafeMutablePointer<Float>?,
+        dz: UnsafeMutablePointer<Float>?, dInitialState: UnsafeMutablePointer<Float>?,
+        dFinalState: UnsafePointer<Float>? = nil
+    ) {
+        let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
+        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] { (0..<count).map { Double(pointer[$0]) } }
+        let problem = S4DScanReference(
+            dims: dims, u: doubles(u, batch * l * d), delta: doubles(delta, d), A: doubles(A, d * n),
+            B: doubles(B, d * n), C: doubles(C, d * n), D: D.map { doubles($0, d) },
+            z: z.map { doubles($0, batch * l * d) },
+            lengths: lengths.map { pointer in (0..<batch).map { Int(pointer[$0]) } },
+            initialState: initialState.map { doubles($0, batch * d * n) })
+        let gradients = problem.backward(dy: doubles(dy, batch * l * d),
+                                         dFinalState: dFinalState.map { doubles($0, batch * d * n) })
+        for index in 0..<(batch * l * d) {
+            du[index] = Float(gradients.du[index])
+            if let dz, z != nil { dz[index] = Float(gradients.dz[index]) }
+        }
+        for index in 0..<(d * n) {
+            dA[index] = Float(Double(dA[index]) + gradients.dA[index])
+            dB[index] = Float(Double(dB[index]) + gradients.dB[index])
+            dC[index] = Float(Double(dC[index]) + gradients.dC[index])
+        }
+        for channel in 0..<d {
+            ddelta[channel] = Float(Double(ddelta[channel]) + gradients.ddelta[channel])
+            if let dD { dD[channel] = Float(Double(dD[channel]) + gradients.dD[channel]) }
+        }
+        if let dInitialState {
+            for index in 0..<(batch * d * n) { dInitialState[index] = Float(gradients.dInitialState[index]) }
+        }
+    }
+}
+
+/// An S4D scan held in Double: forward and backward with the whole state history, plain loops (the oracle of
+/// `S4DScan.backward` and the subject of the finite-difference tests). Layouts as `S4DScan.forward`.
+struct S4DScanReference {
+    var dims: ScanDimensions
+    var u: [Double], delta: [Double], A: [Double], B: [Double], C: [Double]
+    var D: [Double]?, z: [Double]?
+    var lengths: [Int]?
+    var initialState: [Double]?
+
+    /// Every gradient of Σ dy·y + Σ dFinalState·finalState, in the layouts of the inputs.
+    struct Gradients {
+        var du: [Double], ddelta: [Double], dA: [Double], dB: [Double], dC: [Double]
+        var dD: [Double], dz: [Double], dInitialState: [Double]
+    }
+
+    func validSteps(_ b: Int) -> Int { lengths.map { min(max($0[b], 0), dims.length) } ?? dims.length }
+
+    /// The states h_0 (initial) … h_l of one (sequence, channel), (l + 1, n); steps past the valid length repeat
+    /// the last state.
+    func states(_ b: Int, channel: Int) -> [Double] {
+        let (l, d, n) = (dims.length, dims.channels, dims.state)
+        let valid = validSteps(b), dt = delta[channel]
+        var h = [Double](repeating: 0, count: (l + 1) * n)
+        for k in 0..<n { h[k] = initialState?[(b * d + channel) * n + k] ?? 0 }
+        for t in 0..<l {
+            let x = u[(b * l + t) * d + channel]
+            for k in 0..<n {
+                let parameter = channel * n + k
+                h[(t + 1) * n + k] = t >= valid ? h[t * n + k]
+                    : Foundation.exp(dt * A[parameter]) * h[t * n + k] + dt * B[parameter] * x
+            }
+        }
+        return h
+    }
+
+    /// y (b, l, d) and the final state (b, d, n).
+    func forward() -> (y: [Double], finalState: [Double]) {
+        let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
+        var y = [Double](repeating: 0, count: batch * l * d), final = [Double](repeating: 0, count: batch * d * n)
+        for b in 0..<batch {
+            for channel in 0..<d {
+                let h = states(b, channel: channel)
+                for t in 0..<validSteps(b) {
+                    let index = (b * l + t) * d + channel
+                    var output = (D?[channel] ?? 0) * u[index]
+                    for k in 0..<n { output += C[channel * n + k] * h[(t + 1) * n + k] }
+                    y[index] = output * (z.map { siluReference($0[index]) } ?? 1)
+                }
+                for k in 0..<n { final[(b * d + channel) * n + k] = h[l * n + k] }
+            }
+        }
+        return (y, final)
+    }
+
+    /// The gradients of Σ dy·y + Σ dFinalState·finalState, accumulated step by step (not through the time sums of
+    /// the fused kernel).
+    func backward(dy: [Double], dFinalState: [Double]?) -> Gradients {
+        let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
+        var gradients = Gradients(
+            du: .init(repeating: 0, count: batch * l * d), ddelta: .init(repeating: 0, count: d),
+            dA: .init(repeating: 0, count: d * n), dB: .init(repeating: 0, count: d * n),
+            dC: .init(repeating: 0, count: d * n), dD: .init(repeating: 0, count: d),
+            dz: .init(repeating: 0, count: batch * l * d), dInitialState: .init(repeating: 0, count: batch * d * n))
+        var dh = [Double](repeating: 0, count: n)
+        for b in 0..<batch {
+            for channel in 0..<d {
+                let h = states(b, channel: channel), dt = delta[channel]
+                for k in 0..<n { dh[k] = dFinalState?[(b * d + channel) * n + k] ?? 0 }
+                for t in stride(from: validSteps(b) - 1, through: 0, by: -1) {
+                    let index = (b * l + t) * d + channel
+                    let x = u[index], skip = D?[channel] ?? 0
+                    var output = skip * x
+                    for k in 0..<n { output += C[channel * n + k] * h[(t + 1) * n + k] }
+                    var dout = dy[index]
+                    if let z {
+                        let sigmoid = 1 / (1 + Foundation.exp(-z[index]))
+                        dout = dy[index] * z[index] * sigmoid
+                        gradients.dz[index] = dy[index] * output * sigmoid * (1 + z[index] * (1 - sigmoid))
+                    }
+                    gradients.dD[channel] += dout * x
+                    var du = skip * dout
+                    for k in 0..<n {
+                        let parameter = channel * n + k
+                        let g = dh[k] + dout * C[parameter]
+                        gradients.dC[parameter] += dout * h[(t + 1) * n + k]
+                        let decay = Foundation.exp(dt * A[parameter])
+                        let decayGradient = g * h[t * n + k] * decay
+                        gradients.dA[parameter] += decayGradient * dt
+                        gradients.ddelta[channel] += decayGradient * A[parameter] + g * B[parameter] * x
+                        gradients.dB[parameter] += g * dt * x
+                        du += g * dt * B[parameter]
+                        dh[k] = decay * g
+                    }
+                    gradients.du[index] = du
+                }
+                for k in 0..<n { gradients.dInitialState[(b * d + channel) * n + k] = dh[k] }
+            }
+        }
+        return gradients
     }
 }

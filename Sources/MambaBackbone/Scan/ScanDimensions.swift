@@ -133,3 +133,56 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+// MARK: - Backward pieces
+
+extension ScanPartition {
+    /// A partition fixed by the sizes alone: `blocksPerGroup` blocks per task (fewer when d is smaller). The backward
+    /// kernels use it so that their results do not depend on `Parallel.threadCount`: a task's sums over time, and
+    /// the order in which task partials are added, are then the same for every thread count.
+    init(_ dims: ScanDimensions, blocksPerGroup wanted: Int) {
+        blocks = (dims.channels + scanBlockWidth - 1) / scanBlockWidth
+        blocksPerGroup = max(1, min(wanted, blocks))
+        groupsPerSequence = blocks == 0 ? 0 : (blocks + blocksPerGroup - 1) / blocksPerGroup
+    }
+}
+
+/// Channel blocks per task of the backward kernels: 8 blocks (128 channels). A selective-scan task reduces dB and dC
+/// over its channels once per row (2 lane reductions of n vectors), which costs about 6% of the row's work at 8
+/// blocks and 25% at 2; (b, l, groups, n) partials are then added across groups. With d = 512 that is 4 tasks per
+/// sequence.
+let backwardBlocksPerGroup = 8
+
+/// The steps whose states the backward kernels hold at once (a segment of a chunk): the chunk length, capped so that a
+/// block's state history (segment × n vectors of 64 bytes) stays within 64 KB (64 steps at n = 16). Chunks longer
+/// than that are first walked forward once to find the states at their segment starts.
+func backwardSegmentLength(chunkLength: Int, state n: Int) -> Int {
+    let cap = max(8, 65_536 / max(64 * n, 1))
+    return max(1, min(chunkLength, cap))
+}
+
+/// out[k] = the sum of the 16 lanes of vectors[k], for k < count. Reads `vectors` in groups of 16, so the caller
+/// provides count rounded up to a multiple of 16 vectors, the extra ones zero. The lanes are added in a fixed tree
+/// (pairs of neighbouring lanes first), the same on every call: the sums are deterministic.
+@inline(__always)
+func sumLanes(_ vectors: UnsafePointer<SIMD16<Float>>, count: Int, into out: UnsafeMutablePointer<Float>) {
+    typealias V = SIMD16<Float>
+    // Lanes 0-7: neighbouring pairs of x summed; lanes 8-15: those of y.
+    @inline(__always) func pairs(_ x: V, _ y: V) -> V {
+        V(lowHalf: x.evenHalf, highHalf: y.evenHalf) + V(lowHalf: x.oddHalf, highHalf: y.oddHalf)
+    }
+    var first = 0
+    while first < count {
+        let v = vectors + first
+        // Four levels of `pairs` leave lane i holding the sum of v[i] (traced in ScanBackwardTests.sumLanesOrder).
+        let p0 = pairs(v[0], v[1]), p1 = pairs(v[2], v[3]), p2 = pairs(v[4], v[5]), p3 = pairs(v[6], v[7])
+        let p4 = pairs(v[8], v[9]), p5 = pairs(v[10], v[11]), p6 = pairs(v[12], v[13]), p7 = pairs(v[14], v[15])
+        let q0 = pairs(p0, p1), q1 = pairs(p2, p3), q2 = pairs(p4, p5), q3 = pairs(p6, p7)
+        let r0 = pairs(q0, q1), r1 = pairs(q2, q3)
+        let sums = pairs(r0, r1)
+        let lanes = min(scanBlockWidth, count - first)
+        storeBlock(sums, out + first, lanes)
+        first += scanBlockWidth
+    }
+}
+

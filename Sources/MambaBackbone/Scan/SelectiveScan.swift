@@ -74,10 +74,12 @@ public enum SelectiveScan {
         typealias V = SIMD16<Float>
         let (l, d, n) = (a.dims.length, a.dims.channels, a.dims.state)
         let validSteps = validLength(a.lengths, b, l)
-        // Per block, (n) vectors of 16 channels: A transposed, then the state h.
-        let scratch = allocateVectors(2 * n * blocks.count)
+        // Per block, (n) vectors of 16 channels: A transposed, then the state h; then per block the step's dt and
+        // skip-plus-gate terms, computed for the whole row first (see below).
+        let scratch = allocateVectors((2 * n + 2) * blocks.count)
         defer { scratch.deallocate() }
         let aT = scratch, hT = scratch + n * blocks.count
+        let dtRow = hT + n * blocks.count, gateRow = dtRow + blocks.count
         func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
         func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
         for j in 0..<blocks.count {
@@ -101,27 +103,32 @@ public enum SelectiveScan {
             if start >= end { continue }
             for t in start..<end {
                 let bRow = a.B + (b * l + t) * n, cRow = a.C + (b * l + t) * n   // (b, t, :) in (b, l, n)
+                let rowStart = (b * l + t) * d                                    // (b, t, 0) in (b, l, d)
+                // dt and silu(z) for the whole row first: computed block after block inside the state loop, each
+                // softplus (a long dependency chain) stalled the next block's exps; here they overlap.
+                for j in 0..<blocks.count {
+                    let d0 = firstChannel(j), lanes = width(j)
+                    var dt = loadBlock(a.delta + rowStart + d0, lanes)
+                    if let bias = a.deltaBias { dt += loadBlock(bias + d0, lanes) }
+                    if a.deltaSoftplus { dt = VectorMath.softplus(dt) }
+                    dtRow[j] = dt * scale
+                    if let z = a.z { gateRow[j] = VectorMath.silu(loadBlock(z + rowStart + d0, lanes)) }
+                }
                 for j in 0..<blocks.count {
                     let d0 = firstChannel(j), lanes = width(j)
                     let aBlock = aT + j * n, h = hT + j * n
-                    let row = (b * l + t) * d + d0          // (b, t, d0) in (b, l, d)
-                    let uValue = loadBlock(a.u + row, lanes)
-                    var dt = loadBlock(a.delta + row, lanes)
-                    if let bias = a.deltaBias { dt += loadBlock(bias + d0, lanes) }
-                    if a.deltaSoftplus { dt = VectorMath.softplus(dt) }
-                    dt *= scale
-                    let dtU = dt * uValue
-                    var y0 = V(), y1 = V()
-                    if let skip = a.D { y0 = loadBlock(skip + d0, lanes) * uValue }
+                    let uValue = loadBlock(a.u + rowStart + d0, lanes)
+                    let dt = dtRow[j], dtU = dt * uValue
+                    var sum = V()
                     for k in 0..<n {
                         let decay = VectorMath.expNegativeMagnitude(dt * aBlock[k])
                         let hk = (dtU * bRow[k]).addingProduct(decay, h[k])
                         h[k] = hk
-                        y1 = y1.addingProduct(hk, cRow[k])
+                        sum = sum.addingProduct(hk, cRow[k])
                     }
-                    var output = y0 + y1
-                    if let z = a.z { output *= VectorMath.silu(loadBlock(z + row, lanes)) }
-                    storeBlock(output, a.y + row, lanes)
+                    if let skip = a.D { sum = sum.addingProduct(loadBlock(skip + d0, lanes), uValue) }
+                    if a.z != nil { sum *= gateRow[j] }
+                    storeBlock(sum, a.y + rowStart + d0, lanes)
                 }
             }
         }
@@ -249,6 +256,477 @@ public enum SelectiveScan {
             k += scanBlockWidth
         }
         return sum.sum()
+    }
+}
+
+// MARK: - Backward
+//
+// Gradients of L = Σ dy·y (+ Σ dFinalState·finalState) for the recurrence above, per (b, d) and step t (reverse):
+//   out     = Σₙ C[t, n]·h_t[n] + D·u_t,   y = out · silu(z_t)             (without z: y = out)
+//   dout    = dy_t · silu(z_t);   dz_t = dy_t · out · silu'(z_t);   dD += dout · u_t
+//   g[n]    = dh[n] + dout · C[t, n]              (the adjoint of h_t: carried from t + 1, plus y's own term)
+//   dC[t, n] += dout · h_t[n]                     (summed over channels)
+//   a = exp(dt·A):  (∂L/∂a)·a = g·h_{t−1}·a  →  dA[n] += g·h_{t−1}·a·dt,   ddt += Σₙ g·h_{t−1}·a·A[n]
+//   dt·B·u:         dB[t, n] += g·dt·u (summed over channels),  ddt += u·Σₙ g·B[t, n],  du_t = dt·Σₙ g·B[t, n] + D·dout
+//   dh[n]   = a[n] · g[n]                         (the adjoint of h_{t−1})
+//   ddelta_t = ddt · deltaScale · (deltaSoftplus ? sigmoid(delta + bias) : 1)  (1 above the softplus threshold 20,
+//              as torch's softplus backward);   ddeltaBias += ddelta_t;   dInitialState = dh after step 0.
+// (As selective_scan_bwd in state-spaces/mamba, whose CUDA kernel also recomputes the states from chunk boundaries.)
+
+extension SelectiveScan {
+    /// The gradients of Σ dy·y (plus Σ dFinalState·finalState when given) with respect to every input of `forward`,
+    /// computed without a (b, l, d, n) tensor: the states are recomputed chunk by chunk from `chunkStates` as
+    /// `forward` wrote them, while the adjoint state is carried backwards through time.
+    ///
+    /// For each (sequence, group of 128 channels) task and each chunk, last first: the chunk's states are recomputed
+    /// from its start state (bitwise the forward's), a segment of at most 64 steps at a time (at n = 16) into a
+    /// history that stays in L2; the segment is then walked backwards, SIMD over 16 channels as `forward`. Memory:
+    /// O(chunk · 128 · n) per task plus (b, l, d/128, n) partial sums of dB and dC, which are added across tasks in a
+    /// fixed order, as are the parameter gradients across sequences. The partition depends on the sizes only, so the
+    /// results are bitwise identical for every `Parallel.threadCount` and every `chunkLength`.
+    ///
+    /// Needs dt >= 0 and A <= 0 as `forward` (the decay is `VectorMath.expNegativeMagnitude`).
+    ///
+    /// - Parameters:
+    ///   - dims, u, delta, A, B, C, D, z, deltaBias, deltaSoftplus, deltaScale, lengths: as given to `forward`.
+    ///   - initialState: as given to `forward`; unused here (chunk 0 of `chunkStates` holds it), read by
+    ///     `backwardReference`, which shares this signature.
+    ///   - chunkStates, chunkLength: (b, ceil(l / chunkLength), d, n), written by `forward` with this chunkLength
+    ///     (>= 1). Any chunk length works; 32-128 keeps the chunk states small (l·d·n / chunkLength floats) without
+    ///     a second recomputation (chunks longer than a segment are walked twice).
+    ///   - dy: (b, l, d), the gradient of the loss with respect to y.
+    ///   - du, ddelta: (b, l, d) outputs, overwritten; ddelta is the gradient with respect to the raw `delta` input
+    ///     (through deltaBias, softplus and deltaScale).
+    ///   - dB, dC: (b, l, n) outputs, overwritten.
+    ///   - dA: (d, n), dD, ddeltaBias: (d) or nil: ACCUMULATED (+=), so that callers can sum over calls.
+    ///   - dz: (b, l, d) output, overwritten when z is given (not written without z).
+    ///   - dInitialState: (b, d, n) output or nil, overwritten.
+    ///   - dFinalState: (b, d, n), the gradient with respect to `finalState`, or nil (zero).
+    ///   Positions t >= lengths[i] get zero du, ddelta, dz, dB, dC and contribute nothing.
+    public static func backward(
+        _ dims: ScanDimensions,
+        u: UnsafePointer<Float>, delta: UnsafePointer<Float>, A: UnsafePointer<Float>,
+        B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>?,
+        z: UnsafePointer<Float>?, deltaBias: UnsafePointer<Float>?, deltaSoftplus: Bool, deltaScale: Float = 1,
+        lengths: UnsafePointer<Int32>?, initialState: UnsafePointer<Float>?,
+        chunkStates: UnsafePointer<Float>, chunkLength: Int, dy: UnsafePointer<Float>,
+        du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
+        dB: UnsafeMutablePointer<Float>, dC: UnsafeMutablePointer<Float>, dD: UnsafeMutablePointer<Float>?,
+        dz: UnsafeMutablePointer<Float>?, ddeltaBias: UnsafeMutablePointer<Float>?,
+        dInitialState: UnsafeMutablePointer<Float>?, dFinalState: UnsafePointer<Float>? = nil
+    ) {
+        precondition(chunkLength >= 1, "SelectiveScan.backward: chunkLength must be >= 1, got \(chunkLength)")
+        let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
+        let partition = ScanPartition(dims, blocksPerGroup: backwardBlocksPerGroup)
+        let groups = partition.groupsPerSequence
+        // Per-task partial sums: dB and dC rows (b, groups, l, n) each; dA (b, d, n); dD and ddeltaBias (b, d).
+        let rowPartials = Tensor(zeros: [2, batch, groups, l, n])
+        let parameterPartials = Tensor(zeros: [batch, d, n + 2])
+        let arguments = UnsafeSendable(BackwardArguments(
+            dims: dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
+            deltaSoftplus: deltaSoftplus, deltaScale: deltaScale, lengths: lengths,
+            chunkStates: chunkStates, chunkLength: chunkLength,
+            segmentLength: backwardSegmentLength(chunkLength: chunkLength, state: n), dy: dy, dFinalState: dFinalState,
+            du: du, ddelta: ddelta, dz: dz, dInitialState: dInitialState,
+            dBPartials: rowPartials.pointer, dCPartials: rowPartials.pointer + batch * groups * l * n,
+            parameterPartials: parameterPartials.pointer, groupsPerSequence: groups))
+        Parallel.forEach(batch * groups) { task in
+            backwardGroup(arguments.value, sequence: task / groups, group: task % groups,
+                          blocks: partition.blockRange(task % groups))
+        }
+        // dB, dC: the groups' partial rows added in group order (rows past a sequence's length are 0).
+        let outputs = UnsafeSendable((dB, dC, rowPartials.pointer, lengths))
+        Parallel.forEach(batch) { b in
+            let (dB, dC, partials, lengths) = outputs.value
+            let validSteps = validLength(lengths, b, l)
+            for (output, part) in [(dB, partials), (dC, partials + batch * groups * l * n)] {
+                for index in 0..<(l * n) {
+                    var sum: Float = 0
+                    if index < validSteps * n {
+                        for group in 0..<groups { sum += part[(b * groups + group) * l * n + index] }
+                    }
+                    output[b * l * n + index] = sum
+                }
+            }
+        }
+        // dA, dD, ddeltaBias: the sequences' partials added in sequence order, then to the caller's sums.
+        withExtendedLifetime(rowPartials) {}
+        let partials = parameterPartials.pointer
+        for channel in 0..<d {
+            for k in 0..<(n + 2) {
+                var sum: Float = 0
+                for b in 0..<batch { sum += partials[(b * d + channel) * (n + 2) + k] }
+                if k < n {
+                    dA[channel * n + k] += sum
+                } else if k == n {
+                    dD?[channel] += sum
+                } else {
+                    ddeltaBias?[channel] += sum
+                }
+            }
+        }
+        withExtendedLifetime(parameterPartials) {}
+    }
+
+    struct BackwardArguments {
+        let dims: ScanDimensions
+        let u: UnsafePointer<Float>, delta: UnsafePointer<Float>, A: UnsafePointer<Float>
+        let B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>?
+        let z: UnsafePointer<Float>?, deltaBias: UnsafePointer<Float>?
+        let deltaSoftplus: Bool, deltaScale: Float
+        let lengths: UnsafePointer<Int32>?
+        let chunkStates: UnsafePointer<Float>, chunkLength: Int, segmentLength: Int
+        let dy: UnsafePointer<Float>, dFinalState: UnsafePointer<Float>?
+        let du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>?
+        let dInitialState: UnsafeMutablePointer<Float>?
+        /// (b, groups, l, n) each.
+        let dBPartials: UnsafeMutablePointer<Float>, dCPartials: UnsafeMutablePointer<Float>
+        /// (b, d, n + 2): dA, then dD, then ddeltaBias of each channel.
+        let parameterPartials: UnsafeMutablePointer<Float>
+        let groupsPerSequence: Int
+    }
+
+    /// The backward kernel for sequence `b` and the channel blocks `blocks` (group `group` of the sequence).
+    static func backwardGroup(_ a: BackwardArguments, sequence b: Int, group: Int, blocks: Range<Int>) {
+        typealias V = SIMD16<Float>
+        let (l, d, n) = (a.dims.length, a.dims.channels, a.dims.state)
+        let groupSize = blocks.count, blockStates = blocks.count * n
+        let validSteps = validLength(a.lengths, b, l)
+        let segment = a.segmentLength
+        let segmentsPerChunk = (a.chunkLength + segment - 1) / segment
+        let paddedState = (n + scanBlockWidth - 1) / scanBlockWidth * scanBlockWidth
+        // Scratch, in SIMD16 vectors of 16 channels; per block, (n) vectors n-major as in `forward`.
+        let scratch = allocateVectors(blockStates * (3 + segmentsPerChunk + segment) + groupSize * (segment + 4)
+                                      + 2 * paddedState)
+        defer { scratch.deallocate() }
+        var cursor = scratch
+        func take(_ count: Int) -> UnsafeMutablePointer<V> {
+            defer { cursor += count }
+            return cursor
+        }
+        let aT = take(blockStates)                          // A transposed
+        let dh = take(blockStates)                          // the adjoint state
+        let dASum = take(blockStates)                       // Σₜ g·h_{t−1}·a·dt
+        let starts = take(segmentsPerChunk * blockStates)   // the state at each segment start of the current chunk
+        let history = take(segment * blockStates)           // the state after each step of the current segment
+        let dtHistory = take(segment * groupSize)           // dt of each step of the current segment
+        let doutRow = take(groupSize), dzRow = take(groupSize)   // dy·silu(z), dy·silu'(z) of the current row
+        let dDSum = take(groupSize), dBiasSum = take(groupSize)
+        let rowDB = take(paddedState), rowDC = take(paddedState) // this row's dB, dC over the group's lanes (+ zeros)
+        func firstChannel(_ j: Int) -> Int { (blocks.lowerBound + j) * scanBlockWidth }
+        func width(_ j: Int) -> Int { min(scanBlockWidth, d - firstChannel(j)) }
+        for j in 0..<groupSize {
+            gatherTransposed(a.A, firstChannel: firstChannel(j), width: width(j), state: n, into: aT + j * n)
+            if let final = a.dFinalState {
+                gatherTransposed(final + b * d * n, firstChannel: firstChannel(j), width: width(j), state: n,
+                                 into: dh + j * n)
+            }
+        }
+        for t in validSteps..<max(l, validSteps) {
+            for j in 0..<groupSize {
+                let index = (b * l + t) * d + firstChannel(j)
+                storeBlock(V(), a.du + index, width(j))
+                storeBlock(V(), a.ddelta + index, width(j))
+                if let dz = a.dz, a.z != nil { storeBlock(V(), dz + index, width(j)) }
+            }
+        }
+        let scale = V(repeating: a.deltaScale)
+
+        // Advances `state` (blockStates vectors) through `steps` as `forward` does, bitwise: dt of step t goes to
+        // dtHistory[t − steps.lowerBound]; with `history`, the state after that step goes to its slot there and
+        // `state` is left unchanged.
+        func advance(_ state: UnsafeMutablePointer<V>, _ steps: Range<Int>, history: UnsafeMutablePointer<V>?) {
+            for t in steps {
+                let step = t - steps.lowerBound
+                let bRow = a.B + (b * l + t) * n
+                let rowStart = (b * l + t) * d
+                for j in 0..<groupSize {
+                    let d0 = firstChannel(j), lanes = width(j)
+                    var dt = loadBlock(a.delta + rowStart + d0, lanes)
+                    if let bias = a.deltaBias { dt += loadBlock(bias + d0, lanes) }
+                    if a.deltaSoftplus { dt = VectorMath.softplus(dt) }
+                    dtHistory[step * groupSize + j] = dt * scale
+                }
+                for j in 0..<groupSize {
+                    let aBlock = aT + j * n
+                    let previous: UnsafeMutablePointer<V>, next: UnsafeMutablePointer<V>
+                    if let history {
+                        previous = step == 0 ? state + j * n : history + ((step - 1) * groupSize + j) * n
+                        next = history + (step * groupSize + j) * n
+                    } else {
+                        (previous, next) = (state + j * n, state + j * n)
+                    }
+                    let dt = dtHistory[step * groupSize + j]
+                    let dtU = dt * loadBlock(a.u + rowStart + firstChannel(j), width(j))
+                    for k in 0..<n {
+                        let decay = VectorMath.expNegativeMagnitude(dt * aBlock[k])
+                        next[k] = (dtU * bRow[k]).addingProduct(decay, previous[k])
+                    }
+                }
+            }
+        }
+
+        let chunkCount = (l + a.chunkLength - 1) / a.chunkLength
+        let lastChunk = validSteps == 0 ? -1 : (validSteps - 1) / a.chunkLength
+        for chunk in stride(from: lastChunk, through: 0, by: -1) {
+            let chunkStart = chunk * a.chunkLength, chunkEnd = min(chunkStart + a.chunkLength, validSteps)
+            let stored = a.chunkStates + (b * chunkCount + chunk) * d * n   // (b, chunk, ·, ·)
+            for j in 0..<groupSize {
+                gatherTransposed(stored, firstChannel: firstChannel(j), width: width(j), state: n, into: starts + j * n)
+            }
+            let segments = (chunkEnd - chunkStart + segment - 1) / segment
+            for m in 1..<max(segments, 1) {
+                (starts + m * blockStates).update(from: starts + (m - 1) * blockStates, count: blockStates)
+                advance(starts + m * blockStates, (chunkStart + (m - 1) * segment)..<(chunkStart + m * segment),
+                        history: nil)
+            }
+            for m in stride(from: segments - 1, through: 0, by: -1) {
+                let segmentStart = chunkStart + m * segment, segmentEnd = min(segmentStart + segment, chunkEnd)
+                let start = starts + m * blockStates
+                advance(start, segmentStart..<segmentEnd, history: history)
+                for t in stride(from: segmentEnd - 1, through: segmentStart, by: -1) {
+                    let step = t - segmentStart
+                    let bRow = a.B + (b * l + t) * n, cRow = a.C + (b * l + t) * n
+                    let rowStart = (b * l + t) * d
+                    for j in 0..<groupSize {
+                        let dyValue = loadBlock(a.dy + rowStart + firstChannel(j), width(j))
+                        if let z = a.z {
+                            let gate = loadBlock(z + rowStart + firstChannel(j), width(j))
+                            let sigmoid = VectorMath.sigmoid(gate)
+                            doutRow[j] = dyValue * gate * sigmoid
+                            // silu'(z) = σ(z)·(1 + z·(1 − σ(z)))
+                            dzRow[j] = dyValue * sigmoid * (1 + gate * (1 - sigmoid))
+                        } else {
+                            doutRow[j] = dyValue
+                        }
+                    }
+                    for k in 0..<n { rowDB[k] = V(); rowDC[k] = V() }
+                    for j in 0..<groupSize {
+                        let d0 = firstChannel(j), lanes = width(j)
+                        let aBlock = aT + j * n, dhBlock = dh + j * n, dABlock = dASum + j * n
+                        let now = history + (step * groupSize + j) * n
+                        let previous = step == 0 ? start + j * n : history + ((step - 1) * groupSize + j) * n
+                        let dt = dtHistory[step * groupSize + j]
+                        let x = loadBlock(a.u + rowStart + d0, lanes)
+                        let dout = doutRow[j], dtX = dt * x
+                        var inputSum = V()     // Σₙ g·B[t, n]
+                        var decaySum = V()     // Σₙ g·h_{t−1}·a·A
+                        var output = V()       // Σₙ C[t, n]·h_t   (for dz)
+                        for k in 0..<n {
+                            let decay = VectorMath.expNegativeMagnitude(dt * aBlock[k])
+                            let state = now[k]
+                            let g = dhBlock[k].addingProduct(dout, cRow[k])
+                            output = output.addingProduct(state, cRow[k])
+                            rowDC[k] = rowDC[k].addingProduct(dout, state)
+                            let decayGradient = g * previous[k] * decay
+                            dABlock[k] = dABlock[k].addingProduct(decayGradient, dt)
+                            decaySum = decaySum.addingProduct(decayGradient, aBlock[k])
+                            inputSum = inputSum.addingProduct(g, bRow[k])
+                            rowDB[k] = rowDB[k].addingProduct(g, dtX)
+                            dhBlock[k] = decay * g
+                        }
+                        var duValue = dt * inputSum
+                        if let skip = a.D {
+                            let skipValue = loadBlock(skip + d0, lanes)
+                            duValue = duValue.addingProduct(skipValue, dout)
+                            output = output.addingProduct(skipValue, x)
+                        }
+                        storeBlock(duValue, a.du + rowStart + d0, lanes)
+                        dDSum[j] = dDSum[j].addingProduct(dout, x)
+                        var rawGradient = decaySum.addingProduct(inputSum, x) * scale
+                        if a.deltaSoftplus {
+                            var raw = loadBlock(a.delta + rowStart + d0, lanes)
+                            if let bias = a.deltaBias { raw += loadBlock(bias + d0, lanes) }
+                            rawGradient *= VectorMath.sigmoid(raw)
+                        }
+                        storeBlock(rawGradient, a.ddelta + rowStart + d0, lanes)
+                        dBiasSum[j] += rawGradient
+                        if let dz = a.dz, a.z != nil { storeBlock(dzRow[j] * output, dz + rowStart + d0, lanes) }
+                    }
+                    let rowIndex = ((b * a.groupsPerSequence + group) * l + t) * n
+                    sumLanes(rowDB, count: n, into: a.dBPartials + rowIndex)
+                    sumLanes(rowDC, count: n, into: a.dCPartials + rowIndex)
+                }
+            }
+        }
+        for j in 0..<groupSize {
+            let d0 = firstChannel(j), lanes = width(j)
+            if let initial = a.dInitialState {
+                scatterTransposed(dh + j * n, firstChannel: d0, width: lanes, state: n, into: initial + b * d * n)
+            }
+            let partials = a.parameterPartials + b * d * (n + 2)     // (d, n + 2) of sequence b
+            for lane in 0..<lanes {
+                let row = partials + (d0 + lane) * (n + 2)
+                for k in 0..<n { row[k] = dASum[j * n + k][lane] }
+                row[n] = dDSum[j][lane]
+                row[n + 1] = dBiasSum[j][lane]
+            }
+        }
+    }
+}
+
+// MARK: - Reference backward
+
+extension SelectiveScan {
+    /// The same contract as `backward`, computed by `SelectiveScanReference` in Double with the whole state history
+    /// (b·l·n per channel at a time): the test oracle. `chunkStates` and `chunkLength` are not read (the states are
+    /// recomputed from `initialState`); they are accepted so that both kernels share a signature. Single-threaded.
+    public static func backwardReference(
+        _ dims: ScanDimensions,
+        u: UnsafePointer<Float>, delta: UnsafePointer<Float>, A: UnsafePointer<Float>,
+        B: UnsafePointer<Float>, C: UnsafePointer<Float>, D: UnsafePointer<Float>?,
+        z: UnsafePointer<Float>?, deltaBias: UnsafePointer<Float>?, deltaSoftplus: Bool, deltaScale: Float = 1,
+        lengths: UnsafePointer<Int32>?, initialState: UnsafePointer<Float>?,
+        chunkStates: UnsafePointer<Float>?, chunkLength: Int, dy: UnsafePointer<Float>,
+        du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
+        dB: UnsafeMutablePointer<Float>, dC: UnsafeMutablePointer<Float>, dD: UnsafeMutablePointer<Float>?,
+        dz: UnsafeMutablePointer<Float>?, ddeltaBias: UnsafeMutablePointer<Float>?,
+        dInitialState: UnsafeMutablePointer<Float>?, dFinalState: UnsafePointer<Float>? = nil
+    ) {
+        let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
+        func doubles(_ pointer: UnsafePointer<Float>, _ count: Int) -> [Double] { (0..<count).map { Double(pointer[$0]) } }
+        let problem = SelectiveScanReference(
+            dims: dims, u: doubles(u, batch * l * d), delta: doubles(delta, batch * l * d), A: doubles(A, d * n),
+            B: doubles(B, batch * l * n), C: doubles(C, batch * l * n), D: D.map { doubles($0, d) },
+            z: z.map { doubles($0, batch * l * d) }, deltaBias: deltaBias.map { doubles($0, d) },
+            deltaSoftplus: deltaSoftplus, deltaScale: Double(deltaScale),
+            lengths: lengths.map { pointer in (0..<batch).map { Int(pointer[$0]) } },
+            initialState: initialState.map { doubles($0, batch * d * n) })
+        let gradients = problem.backward(dy: doubles(dy, batch * l * d),
+                                         dFinalState: dFinalState.map { doubles($0, batch * d * n) })
+        for index in 0..<(batch * l * d) {
+            du[index] = Float(gradients.du[index])
+            ddelta[index] = Float(gradients.ddelta[index])
+            if let dz, z != nil { dz[index] = Float(gradients.dz[index]) }
+        }
+        for index in 0..<(batch * l * n) {
+            dB[index] = Float(gradients.dB[index])
+            dC[index] = Float(gradients.dC[index])
+        }
+        for index in 0..<(d * n) { dA[index] = Float(Double(dA[index]) + gradients.dA[index]) }
+        for channel in 0..<d {
+            if let dD { dD[channel] = Float(Double(dD[channel]) + gradients.dD[channel]) }
+            if let ddeltaBias { ddeltaBias[channel] = Float(Double(ddeltaBias[channel]) + gradients.ddeltaBias[channel]) }
+        }
+        if let dInitialState {
+            for index in 0..<(batch * d * n) { dInitialState[index] = Float(gradients.dInitialState[index]) }
+        }
+    }
+}
+
+/// A selective scan held in Double: the forward and the backward with the whole state history, plain loops.
+/// `SelectiveScan.backwardReference` runs it, and the tests check its backward against central differences of its
+/// forward. Layouts and options as `SelectiveScan.forward`; lengths are clamped to [0, l].
+struct SelectiveScanReference {
+    var dims: ScanDimensions
+    var u: [Double], delta: [Double], A: [Double], B: [Double], C: [Double]
+    var D: [Double]?, z: [Double]?, deltaBias: [Double]?
+    var deltaSoftplus: Bool, deltaScale: Double
+    var lengths: [Int]?
+    var initialState: [Double]?
+
+    /// Every gradient of Σ dy·y + Σ dFinalState·finalState, in the layouts of the inputs.
+    struct Gradients {
+        var du: [Double], ddelta: [Double], dA: [Double], dB: [Double], dC: [Double]
+        var dD: [Double], dz: [Double], ddeltaBias: [Double], dInitialState: [Double]
+    }
+
+    func validSteps(_ b: Int) -> Int { lengths.map { min(max($0[b], 0), dims.length) } ?? dims.length }
+
+    /// dt at (b, t, channel) and d(dt)/d(delta) there.
+    func stepSize(_ index: Int, channel: Int) -> (dt: Double, derivative: Double) {
+        let raw = delta[index] + (deltaBias?[channel] ?? 0)
+        guard deltaSoftplus else { return (deltaScale * raw, deltaScale) }
+        // torch.nn.functional.softplus (threshold 20) and its backward.
+        if raw > 20 { return (deltaScale * raw, deltaScale) }
+        return (deltaScale * softplusReference(raw), deltaScale / (1 + Foundation.exp(-raw)))
+    }
+
+    /// The states h_0 (initial) … h_l of one (sequence, channel), (l + 1, n); steps past the valid length repeat
+    /// the last state.
+    func states(_ b: Int, channel: Int) -> [Double] {
+        let (l, d, n) = (dims.length, dims.channels, dims.state)
+        let valid = validSteps(b)
+        var h = [Double](repeating: 0, count: (l + 1) * n)
+        for k in 0..<n { h[k] = initialState?[(b * d + channel) * n + k] ?? 0 }
+        for t in 0..<l {
+            let index = (b * l + t) * d + channel
+            let dt = t < valid ? stepSize(index, channel: channel).dt : 0
+            for k in 0..<n {
+                h[(t + 1) * n + k] = t >= valid ? h[t * n + k]
+                    : Foundation.exp(dt * A[channel * n + k]) * h[t * n + k] + dt * B[(b * l + t) * n + k] * u[index]
+            }
+        }
+        return h
+    }
+
+    /// y (b, l, d) and the final state (b, d, n).
+    func forward() -> (y: [Double], finalState: [Double]) {
+        let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
+        var y = [Double](repeating: 0, count: batch * l * d), final = [Double](repeating: 0, count: batch * d * n)
+        for b in 0..<batch {
+            for channel in 0..<d {
+                let h = states(b, channel: channel)
+                for t in 0..<validSteps(b) {
+                    let index = (b * l + t) * d + channel
+                    var output = (D?[channel] ?? 0) * u[index]
+                    for k in 0..<n { output += C[(b * l + t) * n + k] * h[(t + 1) * n + k] }
+                    y[index] = output * (z.map { siluReference($0[index]) } ?? 1)
+                }
+                for k in 0..<n { final[(b * d + channel) * n + k] = h[l * n + k] }
+            }
+        }
+        return (y, final)
+    }
+
+    /// The gradients of Σ dy·y + Σ dFinalState·finalState (see the formulas above `SelectiveScan.backward`).
+    func backward(dy: [Double], dFinalState: [Double]?) -> Gradients {
+        let (batch, l, d, n) = (dims.batch, dims.length, dims.channels, dims.state)
+        var gradients = Gradients(
+            du: .init(repeating: 0, count: batch * l * d), ddelta: .init(repeating: 0, count: batch * l * d),
+            dA: .init(repeating: 0, count: d * n), dB: .init(repeating: 0, count: batch * l * n),
+            dC: .init(repeating: 0, count: batch * l * n), dD: .init(repeating: 0, count: d),
+            dz: .init(repeating: 0, count: batch * l * d), ddeltaBias: .init(repeating: 0, count: d),
+            dInitialState: .init(repeating: 0, count: batch * d * n))
+        var dh = [Double](repeating: 0, count: n)
+        for b in 0..<batch {
+            for channel in 0..<d {
+                let h = states(b, channel: channel)
+                for k in 0..<n { dh[k] = dFinalState?[(b * d + channel) * n + k] ?? 0 }
+                for t in stride(from: validSteps(b) - 1, through: 0, by: -1) {
+                    let index = (b * l + t) * d + channel
+                    let x = u[index], skip = D?[channel] ?? 0
+                    let (dt, dtDerivative) = stepSize(index, channel: channel)
+                    var output = skip * x
+                    for k in 0..<n { output += C[(b * l + t) * n + k] * h[(t + 1) * n + k] }
+                    var dout = dy[index]
+                    if let z {
+                        let sigmoid = 1 / (1 + Foundation.exp(-z[index]))
+                        dout = dy[index] * z[index] * sigmoid
+                        gradients.dz[index] = dy[index] * output * sigmoid * (1 + z[index] * (1 - sigmoid))
+                    }
+                    gradients.dD[channel] += dout * x
+                    var du = skip * dout, ddt = 0.0
+                    for k in 0..<n {
+                        let row = (b * l + t) * n + k, parameter = channel * n + k
+                        let g = dh[k] + dout * C[row]
+                        gradients.dC[row] += dout * h[(t + 1) * n + k]
+                        let decay = Foundation.exp(dt * A[parameter])
+                        let decayGradient = g * h[t * n + k] * decay
+                        gradients.dA[parameter] += decayGradient * dt
+                        ddt += decayGradient * A[parameter] + g * B[row] * x
+                        gradients.dB[row] += g * dt * x
+                        du += g * dt * B[row]
+                        dh[k] = decay * g
+                    }
+                    gradients.du[index] = du
+                    gradients.ddelta[index] = ddt * dtDerivative
+                    gradients.ddeltaBias[channel] += ddt * dtDerivative
+                }
+                for k in 0..<n { gradients.dInitialState[(b * d + channel) * n + k] = dh[k] }
+            }
+        }
+        return gradients
     }
 }
 
