@@ -4,10 +4,12 @@ import Foundation
 
 // MARK: - Vector units
 // Swift's default x86-64 target is SSE2 only; the SIMD16 scan and exp ran 2-4x slower that way (shared/PLATFORM.md).
-// Compute modules are built for `haswell` (AVX2 + FMA, every x86-64 CPU since 2013) unless MAMBAKIT_TARGET_CPU names
-// another LLVM CPU (`native`, `znver4`, ...) or `generic` (no flag: needed when MambaKit is a dependency of another
-// package, since SwiftPM refuses unsafe flags in dependencies).
-let targetCPU = ProcessInfo.processInfo.environment["MAMBAKIT_TARGET_CPU"] ?? "haswell"
+// Compute modules are built for the CPU that builds them (`native`, as llama.cpp does by default): the selective scan
+// ran 1.4-1.7x faster than with `haswell` (AVX2 + FMA) on this project's Zen 5 machines (Benchmarks/Scan/README.md).
+// MAMBAKIT_TARGET_CPU picks another LLVM CPU name: `haswell` for a binary that runs on any x86-64 CPU since 2013,
+// `generic` for no flag at all (needed when MambaKit is a dependency of another package, since SwiftPM refuses unsafe
+// flags in dependencies).
+let targetCPU = ProcessInfo.processInfo.environment["MAMBAKIT_TARGET_CPU"] ?? "native"
 let vectorSettings: [SwiftSetting] = {
     #if arch(x86_64)
     if targetCPU != "generic" {

@@ -2,6 +2,7 @@
 // Benchmarks for MambaKit, kept in their own package so the library build never compiles them
 // (as swift-collections keeps its Benchmarks package). Build and run from this folder:
 //   swift run -c release fasta-throughput [FILE.fa.gz]
+//   swift run -c release tokenizer-throughput
 import PackageDescription
 
 let package = Package(
@@ -16,5 +17,9 @@ let package = Package(
             name: "fasta-throughput",
             dependencies: [.product(name: "MambaKit", package: "MambaKit")],
             path: "FASTAThroughput"),
+        .executableTarget(
+            name: "tokenizer-throughput",
+            dependencies: [.product(name: "MambaKit", package: "MambaKit")],
+            path: "TokenizerThroughput"),
     ]
 )

@@ -143,16 +143,20 @@ public struct GenomicBenchmarks: Sendable {
             metadata = nil
             version = nil
         }
+        func list(_ path: String) throws(GenomicBenchmarksError) -> [String] {
+            do { return try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+                throw .unreadable(file: path, reason: error.localizedDescription)
+            }
+        }
         var tables: [String: [String: String]] = [:]
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        for split in entries where !split.hasPrefix(".") {
+        for split in try list(folder) where !split.hasPrefix(".") {
             let splitFolder = (folder as NSString).appendingPathComponent(split)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: splitFolder, isDirectory: &isDir), isDir.boolValue else {
                 continue
             }
             var found: [String: String] = [:]
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: splitFolder)) ?? [] {
+            for name in try list(splitFolder) {
                 let className: String
                 if name.hasSuffix(".csv.gz") {
                     className = String(name.dropLast(7))

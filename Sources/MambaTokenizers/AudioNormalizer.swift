@@ -61,6 +61,21 @@ public struct AudioNormalizer: Sendable, Equatable, Codable {
         self.silenceThreshold = silenceThreshold
     }
 
+    private enum CodingKeys: String, CodingKey { case mode, target, silenceThreshold }
+
+    /// Decodes a normalizer, checking it as `init(mode:target:silenceThreshold:)` does.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let mode = try container.decode(Mode.self, forKey: .mode)
+        let target = try container.decode(Float.self, forKey: .target)
+        let threshold = try container.decode(Float.self, forKey: .silenceThreshold)
+        do {
+            try self.init(mode: mode, target: target, silenceThreshold: threshold)
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: .target, in: container, debugDescription: error.description)
+        }
+    }
+
     /// The normalized clip with its gain and offset.
     ///
     /// - Throws: `TokenizerError.nonFiniteSample` for the first NaN or infinite sample.

@@ -19,7 +19,7 @@ import Foundation
 /// Quiet samples get fine steps and loud ones coarse: for |x| ≤ 1 the reconstruction error is at most
 /// `(|x| + 1/μ) · ((1 + μ)^(1/μ) − 1)` (half a bin in the companded domain, mapped back), 8.6e-5 at silence and
 /// 0.022 at full scale for μ = 255. With μ odd no bin straddles 0: token 128 holds [0, 1.7e-4) and token 127 the
-/// mirror below, so silence decodes to ±8.5e-5, not 0.
+/// mirror below, so silence decodes to ±8.6e-5, not 0.
 public struct MuLawTokenizer: AudioQuantizer, Equatable {
     /// The number of token ids (256 by default).
     public let levels: Int
@@ -58,7 +58,17 @@ public struct MuLawTokenizer: AudioQuantizer, Equatable {
             if let bad = firstNonFinite(x) { throw .nonFiniteSample(index: bad, value: x[bad]) }
             return edges.withUnsafeBufferPointer { e in
                 [Int32](unsafeUninitializedCapacity: x.count) { out, written in
-                    for i in 0..<x.count { out[i] = Int32(Self.countAtOrBelow(x[i], edges: e)) }
+                    // Eight searches side by side: each is a chain of dependent loads, so interleaving them lets
+                    // the loads overlap (the step sizes depend only on the edge count, the same for all eight).
+                    var i = 0
+                    while i + 8 <= x.count {
+                        Self.countAtOrBelow8(x.baseAddress! + i, edges: e, into: out.baseAddress! + i)
+                        i += 8
+                    }
+                    while i < x.count {
+                        out[i] = Int32(Self.countAtOrBelow(x[i], edges: e))
+                        i += 1
+                    }
                     written = x.count
                 }
             }
@@ -72,17 +82,58 @@ public struct MuLawTokenizer: AudioQuantizer, Equatable {
         try decodeWithTable(tokens, table: centres)
     }
 
-    /// The number of edges `e[k]` with `e[k] <= x`, by a branch-free binary search (the loop depends only on the
-    /// edge count, and the data choice is a conditional move).
+    /// `countAtOrBelow` for the eight samples at `x`, written to `out`.
+    @inline(__always)
+    static func countAtOrBelow8(_ x: UnsafePointer<Float>, edges e: UnsafeBufferPointer<Float>,
+                                into out: UnsafeMutablePointer<Int32>) {
+        var base = (0, 0, 0, 0, 0, 0, 0, 0)
+        // + 0 turns −0 into +0 (see `atOrBelowMask`).
+        let v = (x[0] + 0, x[1] + 0, x[2] + 0, x[3] + 0, x[4] + 0, x[5] + 0, x[6] + 0, x[7] + 0)
+        var n = e.count
+        while n > 1 {
+            let half = n / 2
+            base.0 &+= half & atOrBelowMask(e[base.0 &+ half], v.0)
+            base.1 &+= half & atOrBelowMask(e[base.1 &+ half], v.1)
+            base.2 &+= half & atOrBelowMask(e[base.2 &+ half], v.2)
+            base.3 &+= half & atOrBelowMask(e[base.3 &+ half], v.3)
+            base.4 &+= half & atOrBelowMask(e[base.4 &+ half], v.4)
+            base.5 &+= half & atOrBelowMask(e[base.5 &+ half], v.5)
+            base.6 &+= half & atOrBelowMask(e[base.6 &+ half], v.6)
+            base.7 &+= half & atOrBelowMask(e[base.7 &+ half], v.7)
+            n -= half
+        }
+        out[0] = Int32(truncatingIfNeeded: base.0 &- atOrBelowMask(e[base.0], v.0))
+        out[1] = Int32(truncatingIfNeeded: base.1 &- atOrBelowMask(e[base.1], v.1))
+        out[2] = Int32(truncatingIfNeeded: base.2 &- atOrBelowMask(e[base.2], v.2))
+        out[3] = Int32(truncatingIfNeeded: base.3 &- atOrBelowMask(e[base.3], v.3))
+        out[4] = Int32(truncatingIfNeeded: base.4 &- atOrBelowMask(e[base.4], v.4))
+        out[5] = Int32(truncatingIfNeeded: base.5 &- atOrBelowMask(e[base.5], v.5))
+        out[6] = Int32(truncatingIfNeeded: base.6 &- atOrBelowMask(e[base.6], v.6))
+        out[7] = Int32(truncatingIfNeeded: base.7 &- atOrBelowMask(e[base.7], v.7))
+    }
+
+    /// The number of edges `e[k]` with `e[k] <= x`, by a branch-free binary search: the steps depend only on the
+    /// edge count, and each adds `half` under a mask (`atOrBelowMask`). Written with masks because LLVM compiled
+    /// `cond ? base + half : base` (and `half & -cond`) to jumps, which mispredict half the time (measured with
+    /// Benchmarks/TokenizerThroughput: 55-78 ns a sample that way, 13 ns with masks, eight searches interleaved).
     @inline(__always)
     static func countAtOrBelow(_ x: Float, edges e: UnsafeBufferPointer<Float>) -> Int {
+        let v = x + 0
         var base = 0
         var n = e.count
         while n > 1 {
             let half = n / 2
-            base = e[base + half] <= x ? base + half : base
+            base &+= half & atOrBelowMask(e[base &+ half], v)
             n -= half
         }
-        return base + (e[base] <= x ? 1 : 0)
+        return base &- atOrBelowMask(e[base], v)
+    }
+
+    /// −1 (all bits set) when `edge <= x`, else 0, from the sign bit of x − edge: for finite floats x − edge is
+    /// +0 when they are equal and has the sign of the difference otherwise (no underflow to zero, IEEE 754 gradual
+    /// underflow). x must not be −0 (−0 − +0 is −0, which would read as below an edge at 0): callers add +0 first.
+    @inline(__always)
+    static func atOrBelowMask(_ edge: Float, _ x: Float) -> Int {
+        Int(truncatingIfNeeded: (x - edge).bitPattern >> 31) &- 1
     }
 }

@@ -69,6 +69,21 @@ public struct Windows: Sendable, Equatable, Codable {
         self.remainder = remainder
     }
 
+    private enum CodingKeys: String, CodingKey { case length, hop, remainder }
+
+    /// Decodes a plan, checking it as `init(length:hop:remainder:)` does (a saved hop of 0 would divide by zero).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let length = try container.decode(Int.self, forKey: .length)
+        let hop = try container.decode(Int.self, forKey: .hop)
+        let remainder = try container.decode(Remainder.self, forKey: .remainder)
+        do {
+            try self.init(length: length, hop: hop, remainder: remainder)
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: .length, in: container, debugDescription: error.description)
+        }
+    }
+
     /// The number of full windows of a sequence of `n` elements.
     private func fullCount(_ n: Int) -> Int { n >= length ? (n - length) / hop + 1 : 0 }
 
@@ -110,6 +125,8 @@ public struct Windows: Sendable, Equatable, Codable {
     }
 
     /// The elements of `window` taken from `sequence`, followed by `padding` up to `window.length`.
+    /// (For a batch, give `SequenceBatch` the real part, `sequence[window.range]`: it pads and records the length,
+    /// so the padding is masked.)
     ///
     /// - Throws: `BatchingError.invalidArgument` when the window reaches past the end of `sequence`.
     public func extract<C: RandomAccessCollection>(_ window: Window, from sequence: C, padding: C.Element)

@@ -44,6 +44,11 @@ struct AudioTokenizerTests {
             #expect(q == reference.q, "x = \(x)")
         }
         #expect(ambiguous < 20)  // only points sitting on an edge
+        // Short inputs take the one-at-a-time search, long ones eight at a time: both must agree.
+        for k in stride(from: 0, to: xs.count, by: 97) {
+            #expect(try tokenizer.encode([xs[k]]) == [tokens[k]], "x = \(xs[k])")
+            #expect(try tokenizer.encode(Array(xs[k..<min(k + 11, xs.count)])) == Array(tokens[k..<min(k + 11, xs.count)]))
+        }
         #expect(try tokenizer.encode([0, -0.0, 1, -1, 2, -5, 1e-30, -1e-30]) == [128, 128, 255, 0, 255, 0, 128, 127])
     }
 
@@ -166,6 +171,11 @@ struct AudioTokenizerTests {
         }
         #expect(throws: TokenizerError.self) { try AudioNormalizer(mode: .peak, target: 0) }
         #expect(throws: TokenizerError.self) { try AudioNormalizer(mode: .peak, silenceThreshold: -1) }
+        let saved = try JSONEncoder().encode(try AudioNormalizer(mode: .rms, target: 0.1))
+        #expect(try JSONDecoder().decode(AudioNormalizer.self, from: saved) == (try AudioNormalizer(mode: .rms,
+                                                                                                 target: 0.1)))
+        let corrupt = Data(#"{"mode": "peak", "target": -1, "silenceThreshold": 0}"#.utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(AudioNormalizer.self, from: corrupt) }
     }
 }
 

@@ -1,5 +1,6 @@
 // Windows: the named edge cases, then every small (n, length, hop, remainder) against a plain position-by-position
 // reference; extraction with padding; averaging window scores per sequence.
+import Foundation
 import Testing
 @testable import MambaTokenizers
 
@@ -101,6 +102,12 @@ struct WindowsTests {
         #expect(try w.extract(all[0], from: sequence[...], padding: 4) == [7, 8, 9])
         #expect(throws: BatchingError.self) { try w.extract(all[1], from: [Int32](), padding: 4) }
         #expect(throws: BatchingError.self) { try Windows(length: 0, remainder: .drop) }
+        // A saved plan is checked on decoding as on construction.
+        let saved = try JSONEncoder().encode(try Windows(length: 5, hop: 2, remainder: .shiftToEnd))
+        #expect(try JSONDecoder().decode(Windows.self, from: saved) == (try Windows(length: 5, hop: 2,
+                                                                                 remainder: .shiftToEnd)))
+        let corrupt = Data(#"{"length": 5, "hop": 0, "remainder": "pad"}"#.utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Windows.self, from: corrupt) }
         #expect(throws: BatchingError.self) { try Windows(length: 3, hop: 0, remainder: .drop) }
     }
 
