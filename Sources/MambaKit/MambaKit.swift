@@ -5,3 +5,4 @@
 @_exported import MambaTensor
 @_exported import MambaTokenizers
 @_exported import MambaTraining
+@_exported import MambaAudioML

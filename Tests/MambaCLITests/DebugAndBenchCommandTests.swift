@@ -4,18 +4,7 @@ import MambaKit
 import Testing
 import _MambaTestSupport
 
-/// The `mambakit` executable beside the test bundle (SwiftPM puts products and test bundles in one folder).
-func mambakitExecutable() throws -> URL {
-    var folder = Bundle.main.bundleURL
-    for _ in 0..<4 {
-        let candidate = folder.appendingPathComponent("mambakit")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        folder = folder.deletingLastPathComponent()
-    }
-    let fallback = repositoryRoot.appendingPathComponent(".build/debug/mambakit")
-    try #require(FileManager.default.isExecutableFile(atPath: fallback.path), "build the mambakit product first")
-    return fallback
-}
+// mambakitExecutable() is CLIRunner.swift's (merged from main).
 
 /// Runs mambakit with `arguments`; returns (exit status, stdout, stderr).
 func runMambakit(_ arguments: [String]) throws -> (Int32, String, String) {
