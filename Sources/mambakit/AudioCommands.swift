@@ -68,6 +68,9 @@ struct AudioTrainCommand: ParsableCommand {
     @Flag(name: .customLong("normalize-peak"), help: "Scale every clip to a peak of 0.5.") var normalizePeak = false
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
+    @Option(help: "classify (clips with labels) or next-sample (raw-waveform mu-law modelling of recordings).")
+    var task = "classify"
+    @Option(help: "next-sample: samples per training window.") var length = 2048
 
     func run() throws {
         try runReportingErrors {
@@ -75,6 +78,47 @@ struct AudioTrainCommand: ParsableCommand {
             guard DataKind.of(data) == .audio else {
                 throw CommandFailure("\(data): DNA (FASTA) training is not part of this build's audio commands")
             }
+            switch task {
+            case "classify": try trainClassifier()
+            case "next-sample": try trainNextSample()
+            default: throw CommandFailure("--task: expected classify or next-sample, found \(task)")
+            }
+        }
+    }
+
+    func trainNextSample() throws {
+        guard let kind = MixerKind(rawValue: mixer) else {
+            throw CommandFailure("--mixer: expected s6 or s4d, found \(mixer)")
+        }
+        let tokenizer = try MuLawTokenizer(levels: 256)
+        let recordings = try CodedRecordings(ClipDataset(path: data), tokenizer: tokenizer)
+        let configuration = NextSampleModel.configuration(rate: recordings.rate, dModel: dModel, layers: layers,
+                                                          dState: dState, mixers: Array(repeating: kind, count: layers))
+        let model = try NextSampleModel(model: MambaModel(configuration: configuration, seed: seed))
+        let source = try CodeWindowSource(recordings: recordings, length: length, batchSize: batch, seed: seed)
+        let options = MambaTraining.TrainingOptions(
+            steps: steps, optimizer: AdamWConfiguration(weightDecay: 0.01),
+            schedule: LearningRateSchedule(peak: learningRate, warmupSteps: max(1, steps / 20), totalSteps: steps,
+                                           decay: .cosine),
+            maxGradientNorm: 1.0)
+        let trainer = try Trainer(model: model, data: source, options: options)
+        let outURL = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        trainer.metrics = try MetricsLog(url: outURL.appendingPathComponent("metrics.jsonl"))
+        trainer.progress = ProgressReporter(totalSteps: steps)
+        FileHandle.standardError.write(Data("next-sample training on \(recordings.codes.count) recordings (\(recordings.sampleCount) samples at \(recordings.rate) Hz), \(model.parameters.count) parameters\n".utf8))
+        try trainer.run()
+        try model.saveModel(to: outURL)
+        if let validation {
+            let held = try CodedRecordings(ClipDataset(path: validation), tokenizer: tokenizer)
+            let (bits, count) = try model.bits(held)
+            print(String(format: "validation: %.4f bits per sample (%d samples)", bits / Double(count), count))
+        }
+        print("model written to \(outURL.path)")
+    }
+
+    func trainClassifier() throws {
+        do {
             guard let kind = MixerKind(rawValue: mixer) else {
                 throw CommandFailure("--mixer: expected s6 or s4d, found \(mixer)")
             }
@@ -149,7 +193,13 @@ struct AudioEvalCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             if let threads { Parallel.threadCount = max(1, threads) }
-            let classifier = try AudioClassifier.load(from: URL(fileURLWithPath: model))
+            let folder = URL(fileURLWithPath: model)
+            let configuration = try MambaConfiguration.load(from: folder.appendingPathComponent("config.json"))
+            if configuration.tokenizer == "mulaw-256" {
+                try evaluateNextSample(folder)
+                return
+            }
+            let classifier = try AudioClassifier.load(from: folder)
             classifier.rateScaling = !noRateScaling
             let labels = classifier.labels
             let dataset = try ClipDataset(path: data)
@@ -207,6 +257,82 @@ struct AudioEvalCommand: ParsableCommand {
                     print(labels[c] + "\t" + row.map(String.init).joined(separator: "\t"))
                 }
             }
+        }
+    }
+}
+
+extension AudioEvalCommand {
+    /// Bits per sample of a next-sample model on held-out recordings.
+    func evaluateNextSample(_ folder: URL) throws {
+        let lm = try NextSampleModel(model: MambaModel.load(from: folder))
+        let recordings = try CodedRecordings(ClipDataset(path: data), tokenizer: MuLawTokenizer(levels: 256))
+        if let trained = lm.model.configuration.sampleRate, trained != recordings.rate {
+            throw CommandFailure("\(data): recordings at \(recordings.rate) Hz, the next-sample model was trained at \(trained) Hz (this model kind has no rate scaling)")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (bits, count) = try lm.bits(recordings)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if json {
+            let object: [String: JSONValue] = [
+                "bits_per_sample": .number(bits / Double(count)), "count": .integer(Int64(count)),
+                "recordings": .integer(Int64(recordings.codes.count)), "sample_rate": .integer(Int64(recordings.rate)),
+                "seconds": .number(seconds),
+            ]
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self))
+        } else {
+            print(String(format: "%.4f bits per sample over %d predicted samples of %d recordings at %d Hz (%.1f s)",
+                         bits / Double(count), count, recordings.codes.count, recordings.rate, seconds))
+        }
+    }
+}
+
+/// `mambakit generate --model DIR [--prompt FILE] --seconds S [--temperature T --seed N] --out FILE.wav`.
+struct AudioGenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate audio with a next-sample (mu-law) model through the O(1) recurrent step.",
+        discussion: "Prints the real-time factor (generation time / audio duration) on standard error."
+    )
+
+    @Option(help: "Model folder written by `mambakit train --task next-sample`.") var model: String
+    @Option(help: "Audio to continue (at the model's rate); default: one silent sample.") var prompt: String?
+    @Option(help: "Seconds of audio to generate.") var seconds: Double
+    @Option(help: "Sampling temperature (0: argmax).") var temperature = 1.0
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Output WAV file (16-bit PCM).") var out: String
+    @Option(help: "Worker threads; default: all cores.") var threads: Int?
+
+    func run() throws {
+        try runReportingErrors {
+            if let threads { Parallel.threadCount = max(1, threads) }
+            let lm = try NextSampleModel(model: MambaModel.load(from: URL(fileURLWithPath: model)))
+            guard let rate = lm.model.configuration.sampleRate else {
+                throw CommandFailure("\(model)/config.json: expected sample_rate (a next-sample audio model)")
+            }
+            guard seconds > 0, seconds.isFinite else { throw CommandFailure("--seconds: expected > 0, found \(seconds)") }
+            let tokenizer = try MuLawTokenizer(levels: 256)
+            var codes: [Int32] = try tokenizer.encode([0])
+            if let prompt {
+                let buffer = try AudioFileReader(path: prompt).read(channels: .mono)
+                guard buffer.sampleRate == rate else {
+                    throw CommandFailure("\(prompt): expected audio at the model's \(rate) Hz, found \(buffer.sampleRate) Hz (no resampling)")
+                }
+                if buffer.frames > 0 { codes = try tokenizer.encode(buffer.samples) }
+            }
+            let count = Int((seconds * Double(rate)).rounded())
+            let start = DispatchTime.now().uptimeNanoseconds
+            let generated = try lm.generate(prompt: codes, count: count, temperature: temperature, seed: seed)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let samples = try tokenizer.decode(generated)
+            let writer = try AudioFileWriter(path: out, sampleRate: rate, channels: 1, format: .pcm16)
+            try writer.write(samples)
+            try writer.finish()
+            FileHandle.standardError.write(Data(String(format: "generated %.2f s at %d Hz in %.2f s: real-time factor %.3f (%.0f samples/s)\n",
+                                                       Double(count) / Double(rate), rate, elapsed,
+                                                       elapsed / (Double(count) / Double(rate)), Double(count) / elapsed).utf8))
+            print(out)
         }
     }
 }
