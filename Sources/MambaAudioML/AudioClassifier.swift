@@ -54,6 +54,9 @@ public final class AudioClassifier: Trainable {
     public let backboneOffset: Int
     /// Whether forward passes scale the front end to the input's rate (on by default; off = the naive model).
     public var rateScaling = true
+    /// Whether training updates the front end's filters (false: they stay at their initial mel-spaced values, and
+    /// only the linear encoder, backbone and head learn).
+    public var trainFilters = true
 
     /// Class names, in index order.
     public var labels: [String] { backbone.configuration.labels }
@@ -198,9 +201,10 @@ public final class AudioClassifier: Trainable {
                                gradients: parts + i * count)
             }
         }
+        let first = trainFilters ? 0 : s.projectionOffset
         withExtendedLifetime((partial, gradients)) {
             for i in 0..<b {
-                for j in 0..<count { gradients.pointer[j] += partial.pointer[i * count + j] }
+                for j in first..<count { gradients.pointer[j] += partial.pointer[i * count + j] }
             }
         }
         return LossStatistics(loss: result.loss, count: result.count, correct: result.correct)

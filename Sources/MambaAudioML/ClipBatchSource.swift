@@ -75,6 +75,11 @@ public struct ClipBatchSource: TrainingDataSource {
 
     let clips: LoadedClips
     let batchSize: Int
+    let seed: UInt64
+    /// Speed perturbation: each clip is presented as if recorded at rate · (1 + u), u uniform in ±speedJitter, so
+    /// the rate-aware front end hears it faster or slower (and higher or lower) by that factor (Ko et al. 2015's
+    /// speed perturbation, without resampling). 0: off.
+    public var speedJitter: Double = 0
     var generator: Xoshiro256StarStar
     var epochGenerator: Xoshiro256StarStar
     var order: [Int] = []
@@ -82,12 +87,17 @@ public struct ClipBatchSource: TrainingDataSource {
     var cursor = 0
 
     /// A stream of batches of `batchSize` clips, shuffled with `seed`.
-    public init(clips: LoadedClips, batchSize: Int, seed: UInt64) throws {
+    public init(clips: LoadedClips, batchSize: Int, seed: UInt64, speedJitter: Double = 0) throws {
         guard batchSize >= 1, clips.count >= 1 else {
             throw AudioModelError.settings("expected a batch size >= 1 and at least one clip, found \(batchSize) and \(clips.count)")
         }
+        guard speedJitter >= 0, speedJitter < 0.5 else {
+            throw AudioModelError.settings("expected a speed jitter in [0, 0.5), found \(speedJitter)")
+        }
         self.clips = clips
         self.batchSize = batchSize
+        self.seed = seed
+        self.speedJitter = speedJitter
         generator = Xoshiro256StarStar(seed: seed)
         epochGenerator = generator
         order = Self.permutation(clips.count, &generator)
@@ -105,6 +115,7 @@ public struct ClipBatchSource: TrainingDataSource {
     /// The next batch (wrapping into a new epoch, never a short batch unless there are fewer clips than a batch).
     public mutating func next() throws -> AudioClipBatch {
         var indices: [Int] = []
+        var factors: [Double] = []
         while indices.count < min(batchSize, clips.count) {
             if cursor == order.count {
                 epoch += 1
@@ -113,9 +124,17 @@ public struct ClipBatchSource: TrainingDataSource {
                 order = Self.permutation(clips.count, &generator)
             }
             indices.append(order[cursor])
+            // The factor is a function of (seed, epoch, cursor): a restored stream draws the same ones.
+            var draw = SplitMix64(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(cursor) &* 0xBF58_476D_1CE4_E5B9))
+            let u = Double(draw.next() >> 11) / Double(1 << 53)
+            factors.append(1 + speedJitter * (2 * u - 1))
             cursor += 1
         }
-        return clips.batch(indices)
+        var batch = clips.batch(indices)
+        if speedJitter > 0 {
+            batch.rates = zip(batch.rates, factors).map { rate, factor in max(1, Int((Double(rate) * factor).rounded())) }
+        }
+        return batch
     }
 
     /// Where the stream stands.

@@ -15,6 +15,7 @@
 //                    than one window give one frame over all samples).
 //   Energy:          e[k, c] = mean over i in frame k of s[i, c]²   (a mean: the sample count does not matter)
 //   Features:        f[k, c] = (log(e[k, c] + ε) − shift) / scale     (fixed affine, keeps the encoder's input O(1))
+//                    with normalize_features: f[k, c] −= mean over the clip's frames of f[·, c]  (count-invariant)
 //   Encoder:         h[k] = P · f[k] + bias                            {F, C} · Pᵀ {C, D} => {F, D}
 //
 // At r = r0, ρ = 1, every interpolation lands on a tap (Wr = W) and every frame boundary on a sample: the front end is
@@ -52,6 +53,9 @@ public struct FrontEndSettings: Codable, Sendable, Equatable {
     public var minFrequency: Double = 60
     /// Highest centre frequency (Hz) of the initial filters (below the Nyquist frequency of the lowest rate served).
     public var maxFrequency: Double = 3800
+    /// Per-clip feature normalisation: subtract each channel's mean over the clip's frames (cepstral mean
+    /// normalisation on log-energies; a mean over frames, so it does not depend on the sample count).
+    public var normalizeFeatures: Bool = false
 
     /// Settings.
     public init(trainedRate: Int, taps: Int, channels: Int, window: Int, hop: Int, outputs: Int) {
@@ -66,7 +70,24 @@ public struct FrontEndSettings: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case trainedRate = "trained_rate", taps, channels, window, hop, outputs, epsilon
         case logShift = "log_shift", logScale = "log_scale", minFrequency = "min_frequency"
-        case maxFrequency = "max_frequency"
+        case maxFrequency = "max_frequency", normalizeFeatures = "normalize_features"
+    }
+
+    /// Decodes, with defaults for the keys a file lacks.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        trainedRate = try c.decode(Int.self, forKey: .trainedRate)
+        taps = try c.decode(Int.self, forKey: .taps)
+        channels = try c.decode(Int.self, forKey: .channels)
+        window = try c.decode(Int.self, forKey: .window)
+        hop = try c.decode(Int.self, forKey: .hop)
+        outputs = try c.decode(Int.self, forKey: .outputs)
+        epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon) ?? epsilon
+        logShift = try c.decodeIfPresent(Double.self, forKey: .logShift) ?? logShift
+        logScale = try c.decodeIfPresent(Double.self, forKey: .logScale) ?? logScale
+        minFrequency = try c.decodeIfPresent(Double.self, forKey: .minFrequency) ?? minFrequency
+        maxFrequency = try c.decodeIfPresent(Double.self, forKey: .maxFrequency) ?? maxFrequency
+        normalizeFeatures = try c.decodeIfPresent(Bool.self, forKey: .normalizeFeatures) ?? false
     }
 
     /// Throws `AudioModelError.settings` unless every size is positive and the frequencies are ordered.
@@ -271,6 +292,15 @@ public struct RateAwareFrontEnd: Sendable {
                 features[k * c + ch] = Float((Foundation.log(e + s.epsilon) - shift) / scale)
             }
         }
+        if s.normalizeFeatures {
+            // f[k, c] −= mean_k f[k, c]
+            for ch in 0..<c {
+                var mean = 0.0
+                for k in 0..<frames { mean += Double(features[k * c + ch]) }
+                let m = Float(mean / Double(frames))
+                for k in 0..<frames { features[k * c + ch] -= m }
+            }
+        }
         // {F, C} @ {C, D} + bias => h
         features.withUnsafeBufferPointer { f in
             BLAS.gemm(transA: false, transB: true, m: frames, n: d, k: c, alpha: 1, a: f.baseAddress!, lda: c,
@@ -300,6 +330,15 @@ public struct RateAwareFrontEnd: Sendable {
         df.withUnsafeMutableBufferPointer { df in
             BLAS.gemm(transA: false, transB: false, m: frames, n: c, k: d, alpha: 1, a: dOutput, lda: d,
                       b: parameters + s.projectionOffset, ldb: c, beta: 0, c: df.baseAddress!, ldc: c)
+        }
+        if s.normalizeFeatures {
+            // The mean subtraction's adjoint: df −= mean_k df.
+            for ch in 0..<c {
+                var mean = 0.0
+                for k in 0..<frames { mean += Double(df[k * c + ch]) }
+                let m = Float(mean / Double(frames))
+                for k in 0..<frames { df[k * c + ch] -= m }
+            }
         }
         // g[i, c] = Σ_{k ∋ i} de[k, c] / |frame k|, then ds = 2 s g.
         var ds = [Float](repeating: 0, count: n * c)

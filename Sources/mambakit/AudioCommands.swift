@@ -66,6 +66,13 @@ struct AudioTrainCommand: ParsableCommand {
     @Option(name: .customLong("hop-ms"), help: "Frame hop (ms).") var hopMilliseconds = 10.0
     @Option(name: .customLong("mixer"), help: "Backbone mixer: s6 or s4d.") var mixer = "s6"
     @Flag(name: .customLong("normalize-peak"), help: "Scale every clip to a peak of 0.5.") var normalizePeak = false
+    @Flag(name: .customLong("no-feature-normalization"),
+          help: "Do not subtract each channel's mean log-energy over the clip.") var noFeatureNormalization = false
+    @Option(name: .customLong("speed-jitter"),
+            help: "Speed perturbation: clips presented at rate·(1±u), u up to this (0: off).") var speedJitter = 0.1
+    @Flag(name: .customLong("freeze-filters"), help: "Keep the front end's filters at their mel-spaced initial values.")
+    var freezeFilters = false
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay = 0.01
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
     @Option(help: "classify (clips with labels) or next-sample (raw-waveform mu-law modelling of recordings).")
@@ -129,9 +136,10 @@ struct AudioTrainCommand: ParsableCommand {
                 throw CommandFailure("\(data): training clips must share one sample rate (the trained rate), found \(rates.sorted())")
             }
             func samples(_ ms: Double) -> Int { max(1, Int((ms * Double(rate) / 1000).rounded())) }
-            let settings = FrontEndSettings(trainedRate: rate, taps: samples(filterMilliseconds), channels: channels,
+            var settings = FrontEndSettings(trainedRate: rate, taps: samples(filterMilliseconds), channels: channels,
                                             window: samples(windowMilliseconds), hop: samples(hopMilliseconds),
                                             outputs: dModel)
+            settings.normalizeFeatures = !noFeatureNormalization
             var configuration = MambaConfiguration(vocabSize: 1, hiddenSize: dModel, stateSize: dState,
                                                    numHiddenLayers: layers)
             configuration.headType = .sequenceClassification
@@ -140,12 +148,15 @@ struct AudioTrainCommand: ParsableCommand {
             configuration.layerMixers = Array(repeating: kind, count: layers)
             configuration.tieWordEmbeddings = false
             let model = try AudioClassifier(settings: settings, configuration: configuration, seed: seed)
-            let source = try ClipBatchSource(clips: clips, batchSize: batch, seed: seed)
+            model.trainFilters = !freezeFilters
+            let source = try ClipBatchSource(clips: clips, batchSize: batch, seed: seed, speedJitter: speedJitter)
             let validationBatches = try validation.map { try LoadedClips(ClipDataset(path: $0, labels: clips.labels),
                                                                         normalizePeak: normalizePeak).batches(size: 16) } ?? []
+            var exclusions = WeightDecayExclusions.standard
+            if freezeFilters { exclusions.patterns.append("audio_front_end.filters") }
             let options = MambaTraining.TrainingOptions(
                 steps: steps,
-                optimizer: AdamWConfiguration(weightDecay: 0.01),
+                optimizer: AdamWConfiguration(weightDecay: weightDecay, exclusions: exclusions),
                 schedule: LearningRateSchedule(peak: learningRate, warmupSteps: max(1, steps / 20), totalSteps: steps,
                                                decay: .cosine),
                 maxGradientNorm: 1.0)
@@ -189,6 +200,9 @@ struct AudioEvalCommand: ParsableCommand {
     @Flag(name: .customLong("no-rate-scaling"), help: "Treat every clip as if at the trained rate.") var noRateScaling = false
     @Flag(name: .customLong("normalize-peak"), help: "Scale every clip to a peak of 0.5.") var normalizePeak = false
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
+    @Option(name: .customLong("write-codes"),
+            help: "next-sample models: also write each recording's mu-law codes as raw unsigned bytes into this folder (NAME.u8), e.g. for flac.")
+    var writeCodes: String?
 
     func run() throws {
         try runReportingErrors {
@@ -268,6 +282,18 @@ extension AudioEvalCommand {
         let recordings = try CodedRecordings(ClipDataset(path: data), tokenizer: MuLawTokenizer(levels: 256))
         if let trained = lm.model.configuration.sampleRate, trained != recordings.rate {
             throw CommandFailure("\(data): recordings at \(recordings.rate) Hz, the next-sample model was trained at \(trained) Hz (this model kind has no rate scaling)")
+        }
+        if let writeCodes {
+            let directory = URL(fileURLWithPath: writeCodes)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            for (codes, path) in zip(recordings.codes, recordings.paths) {
+                let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension + ".u8"
+                let target = directory.appendingPathComponent(name)
+                let temporary = directory.appendingPathComponent(".\(name).tmp")
+                try Data(codes.map { UInt8($0) }).write(to: temporary)
+                _ = try? FileManager.default.removeItem(at: target)
+                try FileManager.default.moveItem(at: temporary, to: target)
+            }
         }
         let start = DispatchTime.now().uptimeNanoseconds
         let (bits, count) = try lm.bits(recordings)

@@ -66,9 +66,10 @@ private func plainReference(_ p: [Float], _ s: FrontEndSettings, _ x: [Float]) -
 }
 
 /// Front end gradients vs central differences of the (Float) forward, at the trained rate and at two others.
-@Test(arguments: [16, 24, 10])
-func frontEndGradientsMatchFiniteDifferences(rate: Int) throws {
-    let s = smallSettings()
+@Test(arguments: [(16, false), (24, false), (10, false), (16, true), (24, true)])
+func frontEndGradientsMatchFiniteDifferences(rate: Int, normalize: Bool) throws {
+    var s = smallSettings()
+    s.normalizeFeatures = normalize
     let front = try RateAwareFrontEnd(settings: s)
     var p = randomParameters(s, seed: 3)
     let x = randomSignal(rate * 3, seed: 4)
