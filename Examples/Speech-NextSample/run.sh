@@ -6,12 +6,12 @@
 #   Examples/Speech-NextSample/run.sh              # default run
 #   STEPS=3 SECONDS_OUT=0.2 Examples/Speech-NextSample/run.sh   # CI: tiny settings
 #
-# Environment: STEPS (default 600), BATCH (8), LENGTH (2048), DMODEL (64), LAYERS (2), SECONDS_OUT (3), WORK,
+# Environment: STEPS (default 300), BATCH (8), LENGTH (2048), DMODEL (64), LAYERS (2), SECONDS_OUT (3), WORK,
 # MAMBAKIT (binary; default: build the release product).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-steps="${STEPS:-600}"
+steps="${STEPS:-300}"
 batch="${BATCH:-8}"
 length="${LENGTH:-2048}"
 dmodel="${DMODEL:-64}"
@@ -37,7 +37,7 @@ read -r bits count <<< "$model_bits"
 # FLAC on the same codes: each test recording's 8-bit mu-law codes as raw unsigned 8-bit PCM, `flac --best`.
 total_bytes=0; total_samples=0
 for codes in "$work/codes"/*.u8; do
-    flac --silent --best --force-raw-format --endian=little --sign=unsigned --channels=1 --bps=8 \
+    flac --silent --best --no-padding --no-seektable --force-raw-format --endian=little --sign=unsigned --channels=1 --bps=8 \
         --sample-rate=8000 -f -o "${codes%.u8}.flac" "$codes"
     total_bytes=$((total_bytes + $(stat -c %s "${codes%.u8}.flac")))
     total_samples=$((total_samples + $(stat -c %s "$codes")))

@@ -69,10 +69,11 @@ struct AudioTrainCommand: ParsableCommand {
     @Flag(name: .customLong("no-feature-normalization"),
           help: "Do not subtract each channel's mean log-energy over the clip.") var noFeatureNormalization = false
     @Option(name: .customLong("speed-jitter"),
-            help: "Speed perturbation: clips presented at rate·(1±u), u up to this (0: off).") var speedJitter = 0.1
-    @Flag(name: .customLong("freeze-filters"), help: "Keep the front end's filters at their mel-spaced initial values.")
-    var freezeFilters = false
-    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay = 0.01
+            help: "Speed perturbation: clips presented at rate·(1±u), u up to this (0: off).") var speedJitter = 0.25
+    @Flag(name: .customLong("train-filters"),
+          help: "Also learn the front end's filters (default: they stay at their mel-spaced initial values; learning them overfit the digits: docs/audio.md).")
+    var trainFilters = false
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay = 0.1
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
     @Option(help: "classify (clips with labels) or next-sample (raw-waveform mu-law modelling of recordings).")
@@ -148,12 +149,12 @@ struct AudioTrainCommand: ParsableCommand {
             configuration.layerMixers = Array(repeating: kind, count: layers)
             configuration.tieWordEmbeddings = false
             let model = try AudioClassifier(settings: settings, configuration: configuration, seed: seed)
-            model.trainFilters = !freezeFilters
+            model.trainFilters = trainFilters
             let source = try ClipBatchSource(clips: clips, batchSize: batch, seed: seed, speedJitter: speedJitter)
             let validationBatches = try validation.map { try LoadedClips(ClipDataset(path: $0, labels: clips.labels),
                                                                         normalizePeak: normalizePeak).batches(size: 16) } ?? []
             var exclusions = WeightDecayExclusions.standard
-            if freezeFilters { exclusions.patterns.append("audio_front_end.filters") }
+            if !trainFilters { exclusions.patterns.append("audio_front_end.filters") }
             let options = MambaTraining.TrainingOptions(
                 steps: steps,
                 optimizer: AdamWConfiguration(weightDecay: weightDecay, exclusions: exclusions),

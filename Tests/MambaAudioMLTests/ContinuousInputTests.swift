@@ -33,7 +33,12 @@ func continuousInputMatchesEmbeddingLookup(head: HeadType) throws {
     let continuous = try model.forward(embeddings: embeddings, lengths: batch.lengths)
     #expect(maxAbsoluteDifference(plain.logits.array, continuous.logits.array) == 0)
 
-    let objective: TrainingObjective = head == .causalLM ? .nextToken : .classification(labels: [2, 0])
+    // Explicit next-token targets (the continuous path's placeholder ids are zeros, so `.nextToken` would differ).
+    var targets = [Int32](repeating: -1, count: 2 * l)
+    for (i, sequence) in ids.enumerated() {
+        for t in 0..<(sequence.count - 1) { targets[i * l + t] = sequence[t + 1] }
+    }
+    let objective: TrainingObjective = head == .causalLM ? .tokenTargets(targets: targets) : .classification(labels: [2, 0])
     let g1 = Tensor(zeros: [model.layout.totalCount]), g2 = Tensor(zeros: [model.layout.totalCount])
     let dInput = Tensor(zeros: [2, l, d])
     let r1 = try model.lossAndGradients(batch, objective: objective, gradients: g1)
