@@ -8,6 +8,6 @@ struct MambaKitCommand: ParsableCommand {
         commandName: "mambakit",
         abstract: "Selective state space models (Mamba S6, S4D) for DNA and audio.",
         version: "0.1.0",
-        subcommands: [DebugCommand.self, BenchCommand.self]
+        subcommands: [DebugCommand.self, BenchCommand.self, TrainCommand.self, SyntheticCommand.self]
     )
 }
