@@ -123,7 +123,7 @@ struct SyntheticOptions: ParsableArguments {
                 line += String(r.steps).padding(toLength: 7, withPad: " ", startingAt: 0)
                 line += String(format: "%-9.1f", r.trainingSeconds)
                 for accuracy in r.accuracies {
-                    line += String(format: "%-10@", String(format: "%.2f%%", 100 * accuracy.accuracy))
+                    line += String(format: "%.2f%%", 100 * accuracy.accuracy).padding(toLength: 10, withPad: " ", startingAt: 0)
                 }
                 print(line)
             }
