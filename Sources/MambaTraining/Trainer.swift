@@ -13,7 +13,7 @@ import MambaTensor
 
 /// Settings of a training run. Those that change the arithmetic (optimizer, schedule, accumulation, clipping) are
 /// saved in each checkpoint and must match on resume.
-public struct TrainingOptions: Sendable, Equatable, Codable {
+public struct TrainerOptions: Sendable, Equatable, Codable {
     /// Optimizer steps in the whole run.
     public var steps: Int
     /// Micro-batches per optimizer step (gradient accumulation); the step's gradient is their mean.
@@ -65,7 +65,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     }
 
     /// The settings that differ from `saved` in ways that change the arithmetic, one description each.
-    func arithmeticDifferences(from saved: TrainingOptions) -> [String] {
+    func arithmeticDifferences(from saved: TrainerOptions) -> [String] {
         var differences: [String] = []
         if saved.accumulation != accumulation {
             differences.append("accumulation \(saved.accumulation) vs \(accumulation)")
@@ -125,7 +125,7 @@ struct TrainerState<Position: Codable>: Codable {
     var step: Int
     var tokens: Int
     var elapsedSeconds: Double
-    var options: TrainingOptions
+    var options: TrainerOptions
     var dataPosition: Position
     var lastValidationLoss: Double?
 
@@ -141,7 +141,7 @@ public final class Trainer<Model: Trainable, Data: TrainingDataSource> where Dat
     /// Fixed validation batches (may be empty).
     public let validation: [Model.Batch]
     /// The run's settings.
-    public let options: TrainingOptions
+    public let options: TrainerOptions
     /// The optimizer (moments and step).
     public let optimizer: AdamW
     /// The gradient buffer (laid out as the parameters).
@@ -169,7 +169,7 @@ public final class Trainer<Model: Trainable, Data: TrainingDataSource> where Dat
     private var lastCheckpointStep: Int?
 
     /// A trainer at step 0 (call `resume()` to continue a saved run instead).
-    public init(model: Model, data: Data, validation: [Model.Batch] = [], options: TrainingOptions) throws {
+    public init(model: Model, data: Data, validation: [Model.Batch] = [], options: TrainerOptions) throws {
         try options.validate()
         self.model = model
         self.data = data
@@ -205,7 +205,8 @@ public final class Trainer<Model: Trainable, Data: TrainingDataSource> where Dat
             if options.validationInterval > 0, step % options.validationInterval == 0 {
                 try runValidation()
             }
-            if options.checkpointInterval > 0, step % options.checkpointInterval == 0, step < options.steps {
+            if checkpoints != nil, options.checkpointInterval > 0, step % options.checkpointInterval == 0,
+               step < options.steps {
                 try saveCheckpoint(elapsed: elapsedBefore + Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             }
         }

@@ -104,7 +104,7 @@ struct AudioTrainCommand: ParsableCommand {
                                                           dState: dState, mixers: Array(repeating: kind, count: layers))
         let model = try NextSampleModel(model: MambaModel(configuration: configuration, seed: seed))
         let source = try CodeWindowSource(recordings: recordings, length: length, batchSize: batch, seed: seed)
-        let options = MambaTraining.TrainingOptions(
+        let options = TrainerOptions(
             steps: steps, optimizer: AdamWConfiguration(weightDecay: 0.01),
             schedule: LearningRateSchedule(peak: learningRate, warmupSteps: max(1, steps / 20), totalSteps: steps,
                                            decay: .cosine),
@@ -155,7 +155,7 @@ struct AudioTrainCommand: ParsableCommand {
                                                                         normalizePeak: normalizePeak).batches(size: 16) } ?? []
             var exclusions = WeightDecayExclusions.standard
             if !trainFilters { exclusions.patterns.append("audio_front_end.filters") }
-            let options = MambaTraining.TrainingOptions(
+            let options = TrainerOptions(
                 steps: steps,
                 optimizer: AdamWConfiguration(weightDecay: weightDecay, exclusions: exclusions),
                 schedule: LearningRateSchedule(peak: learningRate, warmupSteps: max(1, steps / 20), totalSteps: steps,

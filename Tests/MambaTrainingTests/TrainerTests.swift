@@ -10,8 +10,8 @@ import _MambaTestSupport
 @Suite struct TrainerTests {
     static let features = 21
 
-    func options(steps: Int, accumulation: Int = 1, checkpointInterval: Int = 0) -> MambaTraining.TrainingOptions {
-        MambaTraining.TrainingOptions(steps: steps, accumulation: accumulation,
+    func options(steps: Int, accumulation: Int = 1, checkpointInterval: Int = 0) -> TrainerOptions {
+        TrainerOptions(steps: steps, accumulation: accumulation,
                         optimizer: AdamWConfiguration(beta1: 0.9, beta2: 0.99, weightDecay: 0.05),
                         schedule: LearningRateSchedule(peak: 0.05, warmupSteps: 3, totalSteps: steps),
                         maxGradientNorm: 0.8, checkpointInterval: checkpointInterval)
