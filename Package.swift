@@ -51,9 +51,13 @@ let package = Package(
         .target(name: "MambaGenomics", dependencies: ["CZlib"]),
         .target(name: "MambaBackbone", dependencies: ["MambaTensor"], swiftSettings: vectorSettings),
         .target(name: "MambaTokenizers", dependencies: ["MambaAudio", "MambaGenomics"], swiftSettings: vectorSettings),
+        .target(name: "MambaTraining", dependencies: ["MambaBackbone", "MambaTokenizers"], swiftSettings: vectorSettings),
+        .target(name: "MambaAudioML", dependencies: ["MambaTraining", "MambaAudio", "MambaTokenizers", "MambaBackbone"],
+                swiftSettings: vectorSettings),
         .target(
             name: "MambaKit",
-            dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaTokenizers", "MambaBackbone"]),
+            dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaTokenizers", "MambaBackbone",
+                           "MambaTraining", "MambaAudioML"]),
         .executableTarget(
             name: "mambakit",
             dependencies: ["MambaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -65,6 +69,8 @@ let package = Package(
         .testTarget(name: "MambaGenomicsTests", dependencies: ["MambaGenomics", "_MambaTestSupport"]),
         .testTarget(name: "MambaTokenizersTests", dependencies: ["MambaTokenizers", "_MambaTestSupport"]),
         .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
+        .testTarget(name: "MambaTrainingTests", dependencies: ["MambaTraining", "_MambaTestSupport"]),
+        .testTarget(name: "MambaAudioMLTests", dependencies: ["MambaAudioML", "_MambaTestSupport"]),
         .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),
     ]
 )

@@ -223,6 +223,31 @@ extension MambaModel {
     /// and `Parallel.threadCount`. With no scored position the result is (0, 0, 0) and `gradients` is untouched.
     public func lossAndGradients(_ batch: TokenBatch, objective: TrainingObjective, gradients: Tensor,
                                  lossScale: Float = 1, options: TrainingOptions = TrainingOptions()) throws -> LossResult {
+        try lossAndGradients(batch, inputEmbeddings: nil, inputGradients: nil, objective: objective,
+                             gradients: gradients, lossScale: lossScale, options: options)
+    }
+
+    /// `lossAndGradients` over continuous inputs (`input_kind: continuous`): `embeddings` {b, l, d_model} replace the
+    /// embedding lookup, and lossScale · d(mean loss)/d(embeddings) is WRITTEN (not added) into `inputGradients`
+    /// {b, l, d_model} (zero at padding rows), for the front end that made them. The embedding table gets no gradient.
+    public func lossAndGradients(embeddings: Tensor, lengths: [Int], inputGradients: Tensor,
+                                 objective: TrainingObjective, gradients: Tensor, lossScale: Float = 1,
+                                 options: TrainingOptions = TrainingOptions()) throws -> LossResult {
+        let batch = try continuousBatch(embeddings: embeddings, lengths: lengths)
+        guard inputGradients.count == embeddings.count else {
+            throw ModelInputError("expected an input gradient buffer of \(embeddings.count) floats, found \(inputGradients.count)")
+        }
+        inputGradients.fill(0)
+        return try withExtendedLifetime((embeddings, inputGradients)) {
+            try lossAndGradients(batch, inputEmbeddings: UnsafePointer(embeddings.pointer),
+                                 inputGradients: inputGradients.pointer, objective: objective, gradients: gradients,
+                                 lossScale: lossScale, options: options)
+        }
+    }
+
+    func lossAndGradients(_ batch: TokenBatch, inputEmbeddings: UnsafePointer<Float>?,
+                          inputGradients: UnsafeMutablePointer<Float>?, objective: TrainingObjective,
+                          gradients: Tensor, lossScale: Float, options: TrainingOptions) throws -> LossResult {
         guard gradients.count == layout.totalCount else {
             throw ModelInputError("expected a gradient buffer of \(layout.totalCount) floats (the parameter layout), found \(gradients.count)")
         }
@@ -299,9 +324,14 @@ extension MambaModel {
         var result = CrossEntropy.Result()
         withExtendedLifetime(buffers) {
             // MARK: Forward
-            maskedIDs.withUnsafeBufferPointer { ids in
-                backend.embedding(ids: ids.baseAddress!, rows: rows, table: p + layout.embeddings, dim: d,
-                                  out: stream(0))
+            if let inputEmbeddings {
+                backend.copy(inputEmbeddings, into: stream(0), count: rows * d)
+                backend.zeroPadding(stream(0), sequences: b, length: l, dim: d, lengths: lengths)
+            } else {
+                maskedIDs.withUnsafeBufferPointer { ids in
+                    backend.embedding(ids: ids.baseAddress!, rows: rows, table: p + layout.embeddings, dim: d,
+                                      out: stream(0))
+                }
             }
             for (index, layer) in layout.layers.enumerated() {
                 normalize(index)
@@ -425,9 +455,14 @@ extension MambaModel {
                                             rstd: rstd.pointer + index * rows, dOutput: dxn, dInput: dH,
                                             accumulate: true, dWeight: dp + layer.norm)
                 }
-                maskedIDs.withUnsafeBufferPointer { ids in
-                    backend.embeddingBackward(ids: ids.baseAddress!, rows: rows, dOut: dH, dim: d,
-                                              dTable: dp + layout.embeddings)
+                if let inputGradients {
+                    backend.copy(dH, into: inputGradients, count: rows * d)
+                    backend.zeroPadding(inputGradients, sequences: b, length: l, dim: d, lengths: lengths)
+                } else {
+                    maskedIDs.withUnsafeBufferPointer { ids in
+                        backend.embeddingBackward(ids: ids.baseAddress!, rows: rows, dOut: dH, dim: d,
+                                                  dTable: dp + layout.embeddings)
+                    }
                 }
             }
         }

@@ -144,6 +144,33 @@ public final class MambaModel: @unchecked Sendable {
 
     /// The full pass over a batch (see `ForwardOptions` and `MambaOutput`).
     public func forward(_ batch: TokenBatch, options: ForwardOptions = ForwardOptions()) throws -> MambaOutput {
+        try forward(batch, inputEmbeddings: nil, options: options)
+    }
+
+    /// The forward pass over continuous inputs: `embeddings` {b, l, d_model} replace the embedding lookup (an audio
+    /// front end's frames, `input_kind: continuous`); rows at or past `lengths[i]` are ignored (treated as zero).
+    public func forward(embeddings: Tensor, lengths: [Int], options: ForwardOptions = ForwardOptions()) throws -> MambaOutput {
+        let batch = try continuousBatch(embeddings: embeddings, lengths: lengths)
+        return try withExtendedLifetime(embeddings) {
+            try forward(batch, inputEmbeddings: UnsafePointer(embeddings.pointer), options: options)
+        }
+    }
+
+    /// A TokenBatch of zero ids with the shape and lengths of continuous inputs {b, l, d_model}.
+    func continuousBatch(embeddings: Tensor, lengths: [Int]) throws -> TokenBatch {
+        guard embeddings.shape.count == 3, embeddings.shape[2] == dims.model else {
+            throw ModelInputError("expected input embeddings of shape (batch, length, \(dims.model)), found \(embeddings.shape)")
+        }
+        let b = embeddings.shape[0], l = embeddings.shape[1]
+        guard lengths.count == b, lengths.allSatisfy({ $0 >= 0 && $0 <= l }) else {
+            throw ModelInputError("expected \(b) lengths in 0...\(l), found \(lengths)")
+        }
+        return try TokenBatch(ids: [Int32](repeating: 0, count: b * l), batch: b, length: l, lengths: lengths)
+    }
+
+    /// The forward pass; `inputEmbeddings` {b, l, d_model}, when given, replace the embedding lookup of the ids.
+    func forward(_ batch: TokenBatch, inputEmbeddings: UnsafePointer<Float>?,
+                 options: ForwardOptions) throws -> MambaOutput {
         let maskedIDs = try checkedIDs(batch)
         let b = batch.batch, l = batch.length, d = dims.model
         let rows = b * l
@@ -161,8 +188,13 @@ public final class MambaModel: @unchecked Sendable {
 
         // h {b, l, d_model}: the residual stream.
         let h = backend.makeBuffer(rows * d).reshaped([b, l, d])
-        maskedIDs.withUnsafeBufferPointer { ids in
-            backend.embedding(ids: ids.baseAddress!, rows: rows, table: p + layout.embeddings, dim: d, out: h.pointer)
+        if let inputEmbeddings {
+            backend.copy(inputEmbeddings, into: h.pointer, count: rows * d)
+            backend.zeroPadding(h.pointer, sequences: b, length: l, dim: d, lengths: lengths)
+        } else {
+            maskedIDs.withUnsafeBufferPointer { ids in
+                backend.embedding(ids: ids.baseAddress!, rows: rows, table: p + layout.embeddings, dim: d, out: h.pointer)
+            }
         }
         let chunk = max(1, min(l, options.chunkRows / b))
         let workspace = takeWorkspace(sequences: b, capacity: b * chunk)

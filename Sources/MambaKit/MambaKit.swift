@@ -4,3 +4,5 @@
 @_exported import MambaGenomics
 @_exported import MambaTensor
 @_exported import MambaTokenizers
+@_exported import MambaTraining
+@_exported import MambaAudioML

@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed and memory on random models.",
-        subcommands: [BenchForward.self, BenchStep.self, BenchGrads.self]
+        subcommands: [BenchForward.self, BenchStep.self, BenchGrads.self, BenchTrain.self]
     )
 }
 
@@ -259,5 +259,111 @@ enum AllocatorSettings {
             _ = unsafeBitCast(symbol, to: MallOpt.self)(mmapThreshold, 1 << 20)
         }
         #endif
+    }
+}
+
+/// `mambakit bench train`: one full training step (forward, backward, gradient norm, AdamW) on a random model, with
+/// the same flags as `bench forward`.
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Time full training steps (forward, backward, AdamW) of a random Mamba LM.",
+        discussion: """
+        Builds a random model of the given shape and a batch of random tokens, runs --warmup untimed steps, then \
+        --repeats timed steps (zero the gradients, loss and gradients of the next-token objective, global gradient \
+        norm, AdamW update), and prints the median's tokens per second (batch · length / seconds) and the process's \
+        peak resident memory (getrusage ru_maxrss, in bytes): model, gradients, AdamW moments and activations.
+        """
+    )
+
+    @Option(help: "Sequences per batch (B).") var batch = 2
+    @Option(help: "Tokens per sequence (L).") var length = 1024
+    @Option(name: .customLong("d-model"), help: "Hidden size d_model.") var dModel = 256
+    @Option(help: "Number of Mamba layers.") var layers = 4
+    @Option(name: .customLong("d-state"), help: "SSM state size n.") var dState = 16
+    @Option(help: "Expansion factor: d_inner = expand · d_model.") var expand = 2
+    @Option(help: "Worker threads (Parallel and OpenBLAS); default: all cores.") var threads: Int?
+    @Option(help: "Vocabulary size.") var vocab = 256
+    @Option(help: "Mixer of every layer: s6 or s4d.") var mixer = "s6"
+    @Option(help: "Untimed steps first.") var warmup = 1
+    @Option(help: "Timed steps (the median is reported).") var repeats = 5
+    @Flag(help: "Print one JSON object (tokens_per_second, peak_rss_bytes, ...).") var json = false
+    @Flag(help: "Also print the time spent in each kernel over the timed steps.") var profile = false
+
+    func validate() throws {
+        guard batch >= 1, length >= 2, repeats >= 1, warmup >= 0 else {
+            throw ValidationError("--batch and --repeats must be >= 1, --length >= 2, --warmup >= 0")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be >= 1, found \(threads)") }
+        guard MixerKind(rawValue: mixer) != nil else { throw ValidationError("--mixer must be s6 or s4d, found \(mixer)") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.threadCount = threads }
+        var configuration = MambaConfiguration(vocabSize: vocab, hiddenSize: dModel, stateSize: dState,
+                                               numHiddenLayers: layers, expand: expand)
+        configuration.layerMixers = Array(repeating: MixerKind(rawValue: mixer)!, count: layers)
+        let profiler = profile ? ProfilingBackend() : nil
+        let model: MambaModel
+        do { model = try MambaModel(configuration: configuration, seed: 1, backend: profiler ?? CPUBackend()) } catch {
+            throw ValidationError("\(error)")
+        }
+        var generator = Xoshiro256StarStar(seed: 2)
+        let ids = (0..<(batch * length)).map { _ in Int32(generator.next() % UInt64(vocab)) }
+        let tokens = TrainingBatch(tokens: try TokenBatch(ids: ids, batch: batch, length: length), objective: .nextToken)
+        let optimizer = try AdamW(configuration: AdamWConfiguration(), model: model)
+        let gradients = Tensor(zeros: [model.parameters.count])
+        var losses: [Double] = []
+        func step() throws {
+            gradients.fill(0)
+            let statistics = try model.lossAndGradients(tokens, gradients: gradients, lossScale: 1)
+            let norm = optimizer.gradientNorm(gradients)
+            optimizer.update(parameters: model.parameters, gradients: gradients, learningRate: 1e-4,
+                             gradientScale: AdamW.clippingScale(norm: norm, maxNorm: 1))
+            losses.append(statistics.loss)
+        }
+        for _ in 0..<warmup { try step() }
+        profiler?.reset()
+        var seconds: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try step()
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        seconds.sort()
+        let median = seconds.count % 2 == 1 ? seconds[seconds.count / 2]
+            : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
+        let tokensPerSecond = Double(batch * length) / median
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peak = Int(usage.ru_maxrss) * 1024
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        let peak = Int(usage.ru_maxrss)
+        #endif
+        if json {
+            let object: [String: Any] = [
+                "tokens_per_second": tokensPerSecond, "peak_rss_bytes": peak, "median_seconds": median,
+                "seconds": seconds, "batch": batch, "length": length, "d_model": dModel, "layers": layers,
+                "d_state": dState, "expand": expand, "vocab": vocab, "mixer": mixer, "threads": Parallel.threadCount,
+                "parameters": model.layout.totalCount, "losses": losses,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "train B=%d L=%d d_model=%d layers=%d d_state=%d expand=%d mixer=%@ threads=%d",
+                         batch, length, dModel, layers, dState, expand, mixer, Parallel.threadCount))
+            print(String(format: "median %.4f s of %d steps: %.0f tokens/s; peak RSS %d bytes (%.1f MiB)",
+                         median, repeats, tokensPerSecond, peak, Double(peak) / 1_048_576))
+        }
+        if let profiler {
+            let total = seconds.reduce(0, +)
+            for (kernel, time, calls) in profiler.report {
+                let padded = kernel.padding(toLength: 24, withPad: " ", startingAt: 0)
+                print(padded + String(format: " %8.2f ms/step  %5.1f%%  %6d calls",
+                                      time / Double(repeats) * 1000, 100 * time / total, calls))
+            }
+        }
     }
 }

@@ -172,7 +172,7 @@ enum TokenFile {
     static let maxTextSize = 1 << 30
 
     /// Reads `url` as .npy (by its magic bytes) or as text.
-    static func read(_ url: URL) throws -> TokenBatch {
+    static func read(_ url: URL) throws -> MambaBackbone.TokenBatch {
         guard let handle = try? FileHandle(forReadingFrom: url) else {
             throw ModelInputError("\(url.path): cannot open the token file")
         }
@@ -199,7 +199,7 @@ enum TokenFile {
     }
 
     /// One sequence per line, ids separated by commas and/or whitespace; blank lines skipped; ragged lines padded.
-    static func readText(_ url: URL) throws -> TokenBatch {
+    static func readText(_ url: URL) throws -> MambaBackbone.TokenBatch {
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
         guard size <= maxTextSize else {
             throw ModelInputError("\(url.path): expected a token file of at most \(maxTextSize) bytes, found \(size)")
