@@ -54,10 +54,11 @@ let package = Package(
         .target(name: "MambaTraining", dependencies: ["MambaBackbone", "MambaTokenizers"], swiftSettings: vectorSettings),
         .target(name: "MambaAudioML", dependencies: ["MambaTraining", "MambaAudio", "MambaTokenizers", "MambaBackbone"],
                 swiftSettings: vectorSettings),
+        .target(name: "MambaReport", dependencies: ["MambaBackbone"]),
         .target(
             name: "MambaKit",
             dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaTokenizers", "MambaBackbone",
-                           "MambaTraining", "MambaAudioML"]),
+                           "MambaTraining", "MambaAudioML", "MambaReport"]),
         .executableTarget(
             name: "mambakit",
             dependencies: ["MambaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -71,6 +72,8 @@ let package = Package(
         .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
         .testTarget(name: "MambaTrainingTests", dependencies: ["MambaTraining", "_MambaTestSupport"]),
         .testTarget(name: "MambaAudioMLTests", dependencies: ["MambaAudioML", "_MambaTestSupport"]),
+        .testTarget(name: "MambaReportTests",
+                    dependencies: ["MambaReport", "MambaTraining", "CZlib", "_MambaTestSupport"]),
         .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),
     ]
 )
