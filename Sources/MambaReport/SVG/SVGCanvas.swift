@@ -89,8 +89,9 @@ struct SVGCanvas {
     }
 
     /// A PNG image stretched over the rectangle (pixels not smoothed where the viewer honours image-rendering).
-    mutating func image(png: Data, x: Double, y: Double, width: Double, height: Double) {
-        elements.append("<image x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(height))\" preserveAspectRatio=\"none\" image-rendering=\"optimizeSpeed\" xlink:href=\"data:image/png;base64,\(png.base64EncodedString())\"/>")
+    mutating func image(png: Data, x: Double, y: Double, width: Double, height: Double, clip: String? = nil) {
+        let clipAttribute = clip.map { " clip-path=\"url(#\($0))\"" } ?? ""
+        elements.append("<image x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(height))\" preserveAspectRatio=\"none\" image-rendering=\"optimizeSpeed\"\(clipAttribute) xlink:href=\"data:image/png;base64,\(png.base64EncodedString())\"/>")
     }
 
     /// Defines a rectangular clip path; returns its id for `clip:` arguments.

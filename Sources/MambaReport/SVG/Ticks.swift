@@ -77,8 +77,8 @@ struct ResolvedAxis {
         var ticks: [Tick] = []
         for exponent in stride(from: first, through: last, by: decadeStep) {
             ticks.append(Tick(value: Self.power(exponent), label: Self.decadeLabel(exponent)))
-            // Short ranges also tick 2 and 5 times each power.
-            if last - first <= 2 && exponent < last {
+            // A range of one decade also ticks 2 and 5 times its power.
+            if last - first <= 1 && exponent < last {
                 for factor in [2, 5] {
                     let step = NiceStep(mantissa: factor, exponent: exponent)
                     let value = step.multiple(1)
@@ -119,15 +119,16 @@ struct NiceStep: Equatable {
         self.exponent = exponent
     }
 
-    /// The smallest step of 1, 2 or 5 × 10^k at least `rough`.
+    /// The step of 1, 2 or 5 × 10^k nearest `rough` on a log scale (thresholds at the geometric means √2, √10,
+    /// √50, as d3's ticks), so an axis gets about as many intervals as asked.
     init(roughly rough: Double) {
         let rough = rough > 0 && rough.isFinite ? rough : 1
         var exponent = Int(log10(rough).rounded(.down))
         let fraction = rough / ResolvedAxis.power(exponent)
         let mantissa: Int
-        if fraction <= 1 + 1e-9 { mantissa = 1 }
-        else if fraction <= 2 + 1e-9 { mantissa = 2 }
-        else if fraction <= 5 + 1e-9 { mantissa = 5 }
+        if fraction < 2.0.squareRoot() { mantissa = 1 }
+        else if fraction < 10.0.squareRoot() { mantissa = 2 }
+        else if fraction < 50.0.squareRoot() { mantissa = 5 }
         else { mantissa = 1; exponent += 1 }
         self.init(mantissa: mantissa, exponent: exponent)
     }

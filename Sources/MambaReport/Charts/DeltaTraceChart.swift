@@ -1,0 +1,232 @@
+// What selectivity looks like: the step sizes Δ a Mamba model chose along one input (`MambaModel.deltaTrace`),
+// drawn under the input itself. One panel per mixer: the mean of Δ over all channels (black) and the few channels
+// whose Δ varies most along the sequence (coloured), on a logarithmic axis because Δ spans decades. A large Δ means
+// the channel takes in the current input and forgets its state; a small Δ means it ignores the input and keeps its
+// memory. An S6 mixer's Δ moves with the input; an S4D mixer's is flat (the same at every position).
+import Foundation
+import MambaBackbone
+
+/// The Δ of a model along one input (see the file header).
+public struct DeltaTraceChart: SVGChart {
+    /// What the trace was computed from, drawn in the top panel on the same x axis as Δ.
+    public enum Input: Sendable, Equatable {
+        /// A DNA (or any letter) sequence, one character per position: coloured tiles, letters when they fit.
+        case bases(String)
+        /// A waveform (mono samples at `sampleRate` Hz); the x axis is then time, and position t of the trace is
+        /// drawn at `positionTimes[t]` seconds (e.g. the centre of an audio front end's frame t).
+        case waveform(samples: [Float], sampleRate: Double, positionTimes: [Double])
+        /// No input panel; the x axis is the position.
+        case none
+    }
+
+    /// The title.
+    public let title: String
+    /// A line under the title; nil writes what Δ is.
+    public let subtitle: String?
+    /// The trace.
+    public let trace: DeltaTrace
+    /// The input.
+    public let input: Input
+    /// Indices into `trace.layers` of the mixers drawn, top to bottom.
+    public let layers: [Int]
+    /// Channels drawn per mixer besides the mean (the most varying ones in the shown positions).
+    public let channels: Int
+    /// The positions shown.
+    public let positions: Range<Int>
+    /// The picture's width in px.
+    public let width: Double
+
+    /// A chart. `layers` nil draws every mixer of the trace (at most 8 are allowed); `positions` nil shows all.
+    /// Throws when the input does not match the trace (one base or one time per position, times increasing), or a
+    /// layer index or the position range is out of bounds.
+    public init(title: String, subtitle: String? = nil, trace: DeltaTrace, input: Input, layers: [Int]? = nil,
+                channels: Int = 3, positions: Range<Int>? = nil, width: Double = 900) throws {
+        guard trace.length >= 1, !trace.layers.isEmpty else {
+            throw ReportError("Δ chart '\(title)': expected a trace with at least one position and one layer, found \(trace.length) positions and \(trace.layers.count) layers")
+        }
+        let layers = layers ?? Array(trace.layers.indices)
+        guard !layers.isEmpty, layers.count <= 8, layers.allSatisfy({ trace.layers.indices.contains($0) }) else {
+            throw ReportError("Δ chart '\(title)': expected 1 ... 8 layer indices in 0..<\(trace.layers.count), found \(layers)")
+        }
+        let positions = positions ?? 0..<trace.length
+        guard positions.lowerBound >= 0, positions.upperBound <= trace.length, positions.count >= 2 else {
+            throw ReportError("Δ chart '\(title)': expected at least two positions within 0..<\(trace.length), found \(positions)")
+        }
+        guard channels >= 0, channels <= 8 else {
+            throw ReportError("Δ chart '\(title)': expected 0 ... 8 channels per layer, found \(channels)")
+        }
+        guard width >= 400, width <= 10_000 else {
+            throw ReportError("Δ chart '\(title)': expected a width of 400 ... 10000 px, found \(width)")
+        }
+        switch input {
+        case .bases(let text):
+            guard text.count == trace.length else {
+                throw ReportError("Δ chart '\(title)': expected one base per position (\(trace.length)), found \(text.count)")
+            }
+        case .waveform(let samples, let rate, let times):
+            try WaveformChart.check(samples: samples, sampleRate: rate, what: "Δ chart '\(title)'")
+            guard times.count == trace.length else {
+                throw ReportError("Δ chart '\(title)': expected one time per position (\(trace.length)), found \(times.count)")
+            }
+            if let bad = times.indices.dropFirst().first(where: { !(times[$0] > times[$0 - 1]) || !times[$0].isFinite }) {
+                throw ReportError("Δ chart '\(title)': expected increasing finite position times, found \(times[bad]) after \(times[bad - 1]) at position \(bad)")
+            }
+        case .none:
+            break
+        }
+        self.title = title
+        self.subtitle = subtitle
+        self.trace = trace
+        self.input = input
+        self.layers = layers
+        self.channels = channels
+        self.positions = positions
+        self.width = width
+    }
+
+    static let baseColors: [Character: String] = ["A": "#009E73", "C": "#0072B2", "G": "#E69F00", "T": "#D55E00",
+                                                  "U": "#D55E00"]
+    static let panelHeight = 150.0
+    static let panelGap = 34.0
+
+    /// The SVG document.
+    public func svg() -> String {
+        let inputHeight: Double
+        switch input {
+        case .bases: inputHeight = 46
+        case .waveform: inputHeight = 110
+        case .none: inputHeight = 0
+        }
+        let explanation = subtitle ?? "Δ = softplus(dt_proj(x) + bias), dimensionless: large Δ takes in the input and forgets the state, small Δ keeps it"
+        // x axis: positions (bases / tokens) or time (s).
+        let xTitle: String
+        let xAxis: ResolvedAxis
+        let xOf: (Int) -> Double
+        switch input {
+        case .waveform(_, _, let times):
+            let hop = positions.count > 1 ? (times[positions.upperBound - 1] - times[positions.lowerBound]) / Double(positions.count - 1) : 0
+            xAxis = .fixed(low: max(0, times[positions.lowerBound] - hop / 2), high: times[positions.upperBound - 1] + hop / 2,
+                           target: max(3, Int((width - 200) / 100)))
+            xTitle = "time (s)"
+            xOf = { times[$0] }
+        case .bases, .none:
+            xAxis = .fixed(low: Double(positions.lowerBound) - 0.5, high: Double(positions.upperBound) - 0.5,
+                           target: max(3, Int((width - 200) / 100)))
+            if case .bases = input { xTitle = "position in the sequence (bases)" } else { xTitle = "position (tokens)" }
+            xOf = { Double($0) }
+        }
+        // Per panel: the series and a logarithmic y axis fitted to them.
+        struct Panel {
+            var label: String
+            var lines: [(name: String, color: String, width: Double, values: [Float])]
+            var axis: ResolvedAxis
+        }
+        let panels: [Panel] = layers.map { index in
+            let layer = trace.layers[index]
+            let shown = DeltaTrace.Layer(layer: layer.layer, direction: layer.direction, selective: layer.selective,
+                                         length: positions.count,
+                                         values: Array(layer.values[(positions.lowerBound * trace.channels)..<(positions.upperBound * trace.channels)]))
+            var lines: [(String, String, Double, [Float])] = []
+            if layer.selective {
+                for (k, c) in shown.mostVaryingChannels(channels).enumerated() {
+                    lines.append(("channel \(c)", seriesPalette[k % (seriesPalette.count - 1)], 1.3, shown.channel(c)))
+                }
+            }
+            lines.append(("mean of \(trace.channels) channels", "#000000", 2.4, shown.meanOverChannels))
+            let all = lines.flatMap { $0.3 }.filter { $0 > 0 && $0.isFinite }.map(Double.init)
+            let kind = layer.selective ? "S6 (selective)" : "S4D (time-invariant: Δ constant)"
+            let direction = layer.direction == .reverse ? ", reverse direction" : ""
+            return Panel(label: "layer \(layer.layer) · \(kind)\(direction)", lines: lines,
+                         axis: .logarithmic(low: all.min() ?? 0.01, high: all.max() ?? 1))
+        }
+
+        let headerBottom = 56.0
+        let height = headerBottom + 12 + (inputHeight > 0 ? inputHeight + 28 : 0)
+            + Double(panels.count) * (Self.panelHeight + Self.panelGap) + 48
+        var canvas = SVGCanvas(width: width, height: height)
+        _ = canvas.header(title: title, subtitle: explanation)
+        let labelWidth = max(panels.map { SVGCanvas.tickLabelWidth($0.axis) }.max() ?? 0,
+                             inputHeight > 0 ? SVGCanvas.textWidth("-0.25", size: FontSize.tick) : 0)
+        let left = 20 + 22 + labelWidth + 14
+        let plotWidth = width - left - 24
+        var top = headerBottom + 12
+        let gridX = xAxis.ticks.compactMap { xAxis.fraction($0.value) }.filter { $0 >= 0 && $0 <= 1 }
+
+        func panelTitle(_ text: String, at y: Double) {
+            canvas.text(text, x: left, y: y - 8, size: FontSize.legend, bold: true)
+        }
+
+        switch input {
+        case .bases(let text):
+            let area = PlotArea(x: left, y: top + 18, width: plotWidth, height: inputHeight - 18)
+            panelTitle("input", at: area.y)
+            let letters = Array(text)
+            let cell = area.width / Double(positions.count)
+            for t in positions {
+                let base = Character(letters[t].uppercased())
+                let x = area.px(xAxis.fraction(Double(t) - 0.5)!)
+                canvas.rect(x: x, y: area.y, width: cell + 0.3, height: area.height,
+                            fill: Self.baseColors[base] ?? "#999999")
+                if cell >= 9 {
+                    canvas.text(String(base), x: x + cell / 2, y: area.y + area.height / 2 + 4.5,
+                                size: min(13, cell * 0.9), anchor: .middle, bold: true, fill: "#ffffff")
+                }
+            }
+            canvas.rect(x: area.x, y: area.y, width: area.width, height: area.height, fill: "none", stroke: "#444444")
+            // Base colour key, right-aligned above the panel.
+            var keyX = area.right
+            for base in ["T", "G", "C", "A"] {
+                keyX -= 44
+                canvas.rect(x: keyX, y: area.y - 20, width: 14, height: 14, fill: Self.baseColors[Character(base)]!)
+                canvas.text(base, x: keyX + 19, y: area.y - 8.5, size: FontSize.legend)
+            }
+            top = area.bottom + 28
+        case .waveform(let samples, let rate, _):
+            let area = PlotArea(x: left, y: top + 18, width: plotWidth, height: inputHeight - 18)
+            panelTitle("input waveform", at: area.y)
+            let first = max(0, Int((xAxis.lower * rate).rounded(.down)))
+            let last = min(samples.count, Int((xAxis.upper * rate).rounded(.up)))
+            let shown = first < last ? Array(samples[first..<last]) : [0]
+            let yAxis = WaveformChart.amplitudeAxis(shown, range: nil)
+            let reduced = ResolvedAxis(kind: .linear, lower: yAxis.lower, upper: yAxis.upper,
+                                       ticks: yAxis.ticks.filter { $0.value == yAxis.lower || $0.value == 0 || $0.value == yAxis.upper })
+            for f in gridX { canvas.line(area.px(f), area.y, area.px(f), area.bottom, stroke: "#e4e4e4") }
+            canvas.axes(area, x: nil, y: reduced, xTitle: nil, yTitle: "amplitude", grid: false)
+            // The waveform panel's x axis starts at xAxis.lower: shift the samples' times by `first`.
+            let shifted = ResolvedAxis(kind: .linear, lower: xAxis.lower - Double(first) / rate,
+                                       upper: xAxis.upper - Double(first) / rate, ticks: [])
+            canvas.waveform(shown, sampleRate: rate, area: area, x: shifted, y: yAxis, color: "#555555")
+            top = area.bottom + 28
+        case .none:
+            break
+        }
+
+        for (k, panel) in panels.enumerated() {
+            let area = PlotArea(x: left, y: top + 20, width: plotWidth, height: Self.panelHeight)
+            panelTitle(panel.label, at: area.y)
+            // Legend, right-aligned on the panel title's line.
+            var legendX = area.right
+            for line in panel.lines.reversed() {
+                let w = SVGCanvas.textWidth(line.name, size: 12) + 30
+                legendX -= w
+                canvas.line(legendX, area.y - 12, legendX + 20, area.y - 12, stroke: line.color, width: line.width)
+                canvas.text(line.name, x: legendX + 24, y: area.y - 8, size: 12)
+            }
+            let last = k == panels.count - 1
+            canvas.axes(area, x: xAxis, y: panel.axis, xTitle: last ? xTitle : nil, yTitle: "Δ (dimensionless)",
+                        grid: true, xLabels: last)
+            let clip = canvas.clipRect(x: area.x, y: area.y, width: area.width, height: area.height)
+            for line in panel.lines {
+                let points: [(Double, Double)] = positions.enumerated().compactMap { i, t in
+                    guard let fx = xAxis.fraction(xOf(t)), let fy = panel.axis.fraction(Double(line.values[i])) else {
+                        return nil
+                    }
+                    return (area.px(fx), area.py(fy))
+                }
+                canvas.polyline(points, stroke: line.color, width: line.width, clip: clip)
+            }
+            top = area.bottom + Self.panelGap - 20
+        }
+        return canvas.render(title: title, description: explanation)
+    }
+}
