@@ -127,6 +127,20 @@ func deltaTraceMatchesAPlainRecomputation(_ name: String, _ mixers: [MixerKind],
     #expect(throws: ModelInputError.self) { try m.deltaTrace(embeddings: Tensor(zeros: [2, 4, 20])) }
 }
 
+@Test func relativeDeltaAndItsColourScale() {
+    let layer = DeltaTrace.Layer(layer: 0, direction: .forward, selective: true, length: 3,
+                                 values: [1, 0.01, 0.5, 1, 1, 0.5, 1, 100, 0.6])
+    let relative = DeltaTraceChart.relativeDelta(layer)
+    #expect(relative.rows == [1, 2, 0])
+    for c in 0..<3 {
+        let product = (0..<3).reduce(1.0) { $0 * relative.values[c * 3 + $1] }
+        #expect(abs(product - 1) < 1e-12)
+    }
+    #expect(abs(relative.values[1 * 3 + 2] - 100) < 1e-4)  // channel 1: 0.01, 1, 100 around a mean of 1
+    #expect(DeltaTraceChart.ratioAxis(limit: 120).ticks.map(\.label) == ["0.01×", "0.1×", "0.2×", "0.5×", "1×", "2×", "5×", "10×", "100×"])
+    #expect(DeltaTraceChart.ratioAxis(limit: 1.3).ticks.map(\.label) == ["0.8×", "0.9×", "1×", "1.1×", "1.25×"])
+}
+
 @Test func deltaTraceSummaries() {
     // Channel 1 varies most (log spread), channel 0 is constant.
     let layer = DeltaTrace.Layer(layer: 0, direction: .forward, selective: true, length: 3,
@@ -152,6 +166,10 @@ func deltaTraceMatchesAPlainRecomputation(_ name: String, _ mixers: [MixerKind],
     #expect(parsed.hasText("mean of \(c.intermediateSize) channels"))
     #expect(parsed.count("A") >= 3 && parsed.count("G") >= 2)  // tiles' letters and the colour key
     #expect(parsed.texts.filter { $0.hasPrefix("channel ") }.count == 3)
+    // With the channel heatmaps: one image per selective layer, a ratio colour bar with round ticks.
+    let withStrips = try parseValidSVG(DeltaTraceChart(title: "t", trace: trace, input: .bases(bases),
+                                                       channelHeatmap: true).svg())
+    #expect(withStrips.images.count == 1 && withStrips.hasText("ratio") && withStrips.hasText("1×"))
     #expect(throws: ReportError.self) { try DeltaTraceChart(title: "t", trace: trace, input: .bases("ACG")) }
     #expect(throws: ReportError.self) { try DeltaTraceChart(title: "t", trace: trace, input: .none, layers: [2]) }
     #expect(throws: ReportError.self) {

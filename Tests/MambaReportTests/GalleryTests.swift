@@ -84,7 +84,7 @@ import _MambaTestSupport
     let bases = String((0..<120).map { _ in Array("ACGT")[Int(generator.next() % 4)] })
     let trace = try model.deltaTrace(ids: bases.map { ["A": 7, "C": 8, "G": 9, "T": 10][$0]! })
     try save(DeltaTraceChart(title: "Δ chosen along a DNA sequence (untrained model)", trace: trace,
-                             input: .bases(bases)), "delta-dna.svg")
+                             input: .bases(bases), channelHeatmap: true), "delta-dna.svg")
     let duration = Double(samples.count) / rate
     let frames = Int(duration * 50)  // 20 ms hops
     let embeddings = Tensor(zeros: [frames, c.hiddenSize])

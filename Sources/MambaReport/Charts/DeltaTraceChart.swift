@@ -33,6 +33,11 @@ public struct DeltaTraceChart: SVGChart {
     public let channels: Int
     /// The positions shown.
     public let positions: Range<Int>
+    /// Whether each selective mixer also gets a heatmap of every channel: rows are channels (the most varying on
+    /// top), colour is Δ divided by the channel's geometric mean over the shown positions (blue: the channel
+    /// keeps its state there, red: it takes the input in), so positions where many channels open show as red
+    /// columns.
+    public let channelHeatmap: Bool
     /// The picture's width in px.
     public let width: Double
 
@@ -40,7 +45,8 @@ public struct DeltaTraceChart: SVGChart {
     /// Throws when the input does not match the trace (one base or one time per position, times increasing), or a
     /// layer index or the position range is out of bounds.
     public init(title: String, subtitle: String? = nil, trace: DeltaTrace, input: Input, layers: [Int]? = nil,
-                channels: Int = 3, positions: Range<Int>? = nil, width: Double = 900) throws {
+                channels: Int = 3, positions: Range<Int>? = nil, channelHeatmap: Bool = false,
+                width: Double = 900) throws {
         guard trace.length >= 1, !trace.layers.isEmpty else {
             throw ReportError("Δ chart '\(title)': expected a trace with at least one position and one layer, found \(trace.length) positions and \(trace.layers.count) layers")
         }
@@ -81,6 +87,7 @@ public struct DeltaTraceChart: SVGChart {
         self.layers = layers
         self.channels = channels
         self.positions = positions
+        self.channelHeatmap = channelHeatmap
         self.width = width
     }
 
@@ -88,6 +95,7 @@ public struct DeltaTraceChart: SVGChart {
                                                   "U": "#D55E00"]
     static let panelHeight = 150.0
     static let panelGap = 34.0
+    static let stripHeight = 96.0
 
     /// The SVG document.
     public func svg() -> String {
@@ -120,6 +128,7 @@ public struct DeltaTraceChart: SVGChart {
             var label: String
             var lines: [(name: String, color: String, width: Double, values: [Float])]
             var axis: ResolvedAxis
+            var shown: DeltaTrace.Layer
         }
         let panels: [Panel] = layers.map { index in
             let layer = trace.layers[index]
@@ -137,18 +146,24 @@ public struct DeltaTraceChart: SVGChart {
             let kind = layer.selective ? "S6 (selective)" : "S4D (time-invariant: Δ constant)"
             let direction = layer.direction == .reverse ? ", reverse direction" : ""
             return Panel(label: "layer \(layer.layer) · \(kind)\(direction)", lines: lines,
-                         axis: .logarithmic(low: all.min() ?? 0.01, high: all.max() ?? 1))
+                         axis: .logarithmic(low: all.min() ?? 0.01, high: all.max() ?? 1), shown: shown)
         }
 
+        let strips = channelHeatmap ? panels.filter(\.shown.selective).count : 0
         let headerBottom = 56.0
         let height = headerBottom + 12 + (inputHeight > 0 ? inputHeight + 28 : 0)
-            + Double(panels.count) * (Self.panelHeight + Self.panelGap) + 48
+            + Double(panels.count) * (Self.panelHeight + Self.panelGap) + Double(strips) * (Self.stripHeight + 10) + 48
+        // One colour scale for every strip: ratios to each channel's geometric mean, symmetric on a log scale.
+        let ratios = panels.filter { channelHeatmap && $0.shown.selective }.map { Self.relativeDelta($0.shown) }
+        let widest = ratios.flatMap(\.values).map { abs(Foundation.log($0)) }.filter(\.isFinite).max() ?? 0
+        let stripAxis = Self.ratioAxis(limit: Foundation.exp(max(widest, Foundation.log(1.1))))
+        var stripIndex = 0
         var canvas = SVGCanvas(width: width, height: height)
         _ = canvas.header(title: title, subtitle: explanation)
         let labelWidth = max(panels.map { SVGCanvas.tickLabelWidth($0.axis) }.max() ?? 0,
                              inputHeight > 0 ? SVGCanvas.textWidth("-0.25", size: FontSize.tick) : 0)
         let left = 20 + 22 + labelWidth + 14
-        let plotWidth = width - left - 24
+        let plotWidth = width - left - 24 - (strips > 0 ? SVGCanvas.colorBarWidth(stripAxis) + 14 : 0)
         var top = headerBottom + 12
         let gridX = xAxis.ticks.compactMap { xAxis.fraction($0.value) }.filter { $0 >= 0 && $0 <= 1 }
 
@@ -213,8 +228,9 @@ public struct DeltaTraceChart: SVGChart {
                 canvas.text(line.name, x: legendX + 24, y: area.y - 8, size: 12)
             }
             let last = k == panels.count - 1
-            canvas.axes(area, x: xAxis, y: panel.axis, xTitle: last ? xTitle : nil, yTitle: "Δ (dimensionless)",
-                        grid: true, xLabels: last)
+            let stripBelow = channelHeatmap && panel.shown.selective
+            canvas.axes(area, x: xAxis, y: panel.axis, xTitle: last && !stripBelow ? xTitle : nil,
+                        yTitle: "Δ (dimensionless)", grid: true, xLabels: last && !stripBelow)
             let clip = canvas.clipRect(x: area.x, y: area.y, width: area.width, height: area.height)
             for line in panel.lines {
                 let points: [(Double, Double)] = positions.enumerated().compactMap { i, t in
@@ -226,7 +242,73 @@ public struct DeltaTraceChart: SVGChart {
                 canvas.polyline(points, stroke: line.color, width: line.width, clip: clip)
             }
             top = area.bottom + Self.panelGap - 20
+            if stripBelow {
+                let strip = PlotArea(x: left, y: area.bottom + 26, width: plotWidth, height: Self.stripHeight - 16)
+                drawStrip(ratios[stripIndex], in: strip, axis: stripAxis, xAxis: xAxis, xOf: xOf, canvas: &canvas)
+                stripIndex += 1
+                top = strip.bottom + Self.panelGap - 20
+                if last {
+                    canvas.axes(strip, x: xAxis, y: nil, xTitle: xTitle, yTitle: nil, grid: false)
+                } else {
+                    canvas.axes(strip, x: xAxis, y: nil, xTitle: nil, yTitle: nil, grid: false, xLabels: false)
+                }
+            }
         }
         return canvas.render(title: title, description: explanation)
+    }
+
+    /// Each channel's Δ divided by its geometric mean over the positions, {channels}{positions} with the rows in
+    /// drawing order (the largest spread of log Δ first).
+    static func relativeDelta(_ layer: DeltaTrace.Layer) -> (rows: [Int], values: [Double], length: Int) {
+        let e = layer.channels, l = layer.length
+        var values = [Double](repeating: 1, count: e * l)
+        var spread = [Double](repeating: 0, count: e)
+        for c in 0..<e {
+            let logs = (0..<l).map { Foundation.log(Double(max(layer.values[$0 * e + c], .leastNormalMagnitude))) }
+            let mean = logs.reduce(0, +) / Double(l)
+            for t in 0..<l { values[c * l + t] = Foundation.exp(logs[t] - mean) }
+            spread[c] = logs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
+        }
+        let rows = (0..<e).sorted { spread[$0] > spread[$1] || (spread[$0] == spread[$1] && $0 < $1) }
+        return (rows, values, l)
+    }
+
+    /// A logarithmic colour axis over [1 / limit, limit] with round ratio ticks inside it.
+    static func ratioAxis(limit: Double) -> ResolvedAxis {
+        let coarse: [Double] = [0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000]
+        let fine: [Double] = [0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2]
+        let inside = { (values: [Double]) in values.filter { $0 >= 1 / limit * 0.999 && $0 <= limit * 1.001 } }
+        var ticks = inside(coarse)
+        if ticks.count < 3 { ticks = inside(fine) }
+        return ResolvedAxis(kind: .logarithmic, lower: 1 / limit, upper: limit,
+                            ticks: ticks.map { Tick(value: $0, label: compactNumber($0, decimals: 3) + "×") })
+    }
+
+    /// The heatmap of every channel's relative Δ in `strip` (one image row per channel, one column per position,
+    /// placed on the x axis as the positions are) with its colour bar.
+    private func drawStrip(_ relative: (rows: [Int], values: [Double], length: Int), in strip: PlotArea,
+                           axis: ResolvedAxis, xAxis: ResolvedAxis, xOf: (Int) -> Double, canvas: inout SVGCanvas) {
+        let l = relative.length, e = relative.rows.count
+        var rgb = [UInt8](repeating: 0, count: e * l * 3)
+        for (row, c) in relative.rows.enumerated() {
+            for t in 0..<l {
+                let (r, g, b) = ColorMap.diverging.rgb(axis.fraction(relative.values[c * l + t]) ?? 0.5)
+                let i = (row * l + t) * 3
+                (rgb[i], rgb[i + 1], rgb[i + 2]) = (r, g, b)
+            }
+        }
+        // Positions are evenly spaced (bases, or frames at a fixed hop): column t spans x(t) ± half a spacing.
+        let first = xOf(positions.lowerBound), lastX = xOf(positions.upperBound - 1)
+        let spacing = l > 1 ? (lastX - first) / Double(l - 1) : 1
+        let x0 = strip.px(xAxis.fraction(first - spacing / 2) ?? 0)
+        let x1 = strip.px(xAxis.fraction(lastX + spacing / 2) ?? 1)
+        let clip = canvas.clipRect(x: strip.x, y: strip.y, width: strip.width, height: strip.height)
+        canvas.image(png: PNGEncoder.encode(width: l, height: e, rgb: rgb), x: x0, y: strip.y, width: x1 - x0,
+                     height: strip.height, clip: clip)
+        canvas.text("all \(e) channels (most varying on top): Δ ÷ the channel's geometric mean", x: strip.x,
+                    y: strip.y - 6, size: 12, fill: "#444444")
+        canvas.text("channel", x: strip.x - 10, y: strip.y + strip.height / 2, size: FontSize.tick, anchor: .middle,
+                    rotation: -90)
+        canvas.colorBar(x: strip.right + 14, area: strip, map: .diverging, axis: axis, title: "ratio")
     }
 }

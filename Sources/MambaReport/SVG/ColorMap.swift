@@ -6,6 +6,7 @@ public struct ColorMap: Sendable, Equatable {
     /// The stops, low to high, as (red, green, blue) in 0 ... 255.
     let stops: [(UInt8, UInt8, UInt8)]
 
+    /// Whether two scales have the same stops.
     public static func == (a: ColorMap, b: ColorMap) -> Bool {
         a.stops.count == b.stops.count && zip(a.stops, b.stops).allSatisfy { $0 == $1 }
     }
@@ -20,6 +21,12 @@ public struct ColorMap: Sendable, Equatable {
     public static let blues = ColorMap(stops: [
         (247, 251, 255), (222, 235, 247), (198, 219, 239), (158, 202, 225), (107, 174, 214), (66, 146, 198),
         (33, 113, 181), (8, 81, 156), (8, 48, 107),
+    ])
+    /// Blue below the middle, near-white at it, red above: for values about a reference (a ratio to a mean). The
+    /// stops are ColorBrewer's RdBu, reversed.
+    public static let diverging = ColorMap(stops: [
+        (33, 102, 172), (103, 169, 207), (209, 229, 240), (247, 247, 247), (253, 219, 199), (239, 138, 98),
+        (178, 24, 43),
     ])
 
     /// The colour at `t` (clamped to 0 ... 1) as (red, green, blue).
