@@ -137,8 +137,12 @@ func deltaTraceMatchesAPlainRecomputation(_ name: String, _ mixers: [MixerKind],
         #expect(abs(product - 1) < 1e-12)
     }
     #expect(abs(relative.values[1 * 3 + 2] - 100) < 1e-4)  // channel 1: 0.01, 1, 100 around a mean of 1
-    #expect(DeltaTraceChart.ratioAxis(limit: 120).ticks.map(\.label) == ["0.01×", "0.1×", "0.2×", "0.5×", "1×", "2×", "5×", "10×", "100×"])
-    #expect(DeltaTraceChart.ratioAxis(limit: 1.3).ticks.map(\.label) == ["0.8×", "0.9×", "1×", "1.1×", "1.25×"])
+    #expect(DeltaTraceChart.ratioAxis(limit: 120, pixels: 200).ticks.map(\.label) == ["0.01×", "0.1×", "1×", "10×", "100×"])
+    #expect(DeltaTraceChart.ratioAxis(limit: 3, pixels: 200).ticks.map(\.label) == ["0.5×", "0.67×", "1×", "1.5×", "2×"])
+    #expect(DeltaTraceChart.ratioAxis(limit: 1.3, pixels: 200).ticks.map(\.label) == ["0.8×", "0.9×", "1×", "1.1×", "1.25×"])
+    // A short bar gets fewer ticks.
+    #expect(DeltaTraceChart.ratioAxis(limit: 8, pixels: 80).ticks.map(\.label) == ["0.2×", "1×", "5×"])
+    #expect(DeltaTraceChart.ratioAxis(limit: 1.05, pixels: 96).ticks.map(\.label) == ["0.95×", "1×", "1.05×"])
 }
 
 @Test func deltaTraceSummaries() {

@@ -95,7 +95,7 @@ public struct DeltaTraceChart: SVGChart {
                                                   "U": "#D55E00"]
     static let panelHeight = 150.0
     static let panelGap = 34.0
-    static let stripHeight = 96.0
+    static let stripHeight = 112.0
 
     /// The SVG document.
     public func svg() -> String {
@@ -153,10 +153,14 @@ public struct DeltaTraceChart: SVGChart {
         let headerBottom = 56.0
         let height = headerBottom + 12 + (inputHeight > 0 ? inputHeight + 28 : 0)
             + Double(panels.count) * (Self.panelHeight + Self.panelGap) + Double(strips) * (Self.stripHeight + 10) + 48
-        // One colour scale for every strip: ratios to each channel's geometric mean, symmetric on a log scale.
+        // One colour scale for every strip: ratios to each channel's geometric mean, symmetric on a log scale, up to
+        // the 98th percentile of |log ratio| (a few extreme cells would otherwise leave the rest pale); beyond it
+        // the colours saturate.
         let ratios = panels.filter { channelHeatmap && $0.shown.selective }.map { Self.relativeDelta($0.shown) }
-        let widest = ratios.flatMap(\.values).map { abs(Foundation.log($0)) }.filter(\.isFinite).max() ?? 0
-        let stripAxis = Self.ratioAxis(limit: Foundation.exp(max(widest, Foundation.log(1.1))))
+        let spreads = ratios.flatMap(\.values).map { abs(Foundation.log($0)) }.filter(\.isFinite).sorted()
+        let typical = spreads.isEmpty ? 0 : spreads[min(spreads.count - 1, Int(Double(spreads.count) * 0.98))]
+        let stripAxis = Self.ratioAxis(limit: Foundation.exp(max(typical, Foundation.log(1.1))),
+                                       pixels: Self.stripHeight - 16)
         var stripIndex = 0
         var canvas = SVGCanvas(width: width, height: height)
         _ = canvas.header(title: title, subtitle: explanation)
@@ -273,15 +277,27 @@ public struct DeltaTraceChart: SVGChart {
         return (rows, values, l)
     }
 
-    /// A logarithmic colour axis over [1 / limit, limit] with round ratio ticks inside it.
-    static func ratioAxis(limit: Double) -> ResolvedAxis {
-        let coarse: [Double] = [0.001, 0.01, 0.1, 0.2, 0.5, 1, 2, 5, 10, 100, 1000]
-        let fine: [Double] = [0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2]
+    /// A logarithmic colour axis over [1 / limit, limit] with round ratio ticks inside it, at least 16 px apart on a
+    /// bar `pixels` tall.
+    static func ratioAxis(limit: Double, pixels: Double) -> ResolvedAxis {
         let inside = { (values: [Double]) in values.filter { $0 >= 1 / limit * 0.999 && $0 <= limit * 1.001 } }
-        var ticks = inside(coarse)
-        if ticks.count < 3 { ticks = inside(fine) }
+        let candidates: [[Double]] = [
+            [0.8, 0.9, 1, 1.1, 1.25], [0.8, 1, 1.25], [0.5, 0.67, 1, 1.5, 2], [0.5, 1, 2], [0.2, 0.5, 1, 2, 5],
+            [0.2, 1, 5], [0.1, 0.3, 1, 3, 10], [0.1, 1, 10], [0.01, 0.1, 1, 10, 100], [0.01, 1, 100],
+            [0.001, 0.01, 0.1, 1, 10, 100, 1000], [0.001, 1, 1000], [1e-4, 0.01, 1, 100, 1e4], [1e-4, 1, 1e4],
+            [1e-6, 1e-3, 1, 1e3, 1e6], [1e-6, 1, 1e6],
+        ]
+        // Px between neighbouring ticks of a set (they are evenly spaced in log within each set's halves).
+        func gap(_ ticks: [Double]) -> Double {
+            zip(ticks, ticks.dropFirst()).map { Foundation.log($1 / $0) }.min().map {
+                $0 / (2 * Foundation.log(limit)) * pixels
+            } ?? .infinity
+        }
+        // The finest set with three ticks or more whose outermost tick covers at least half the log range.
+        let ticks = candidates.map(inside).first { $0.count >= 3 && $0.last! >= limit.squareRoot() && gap($0) >= 16 }
+            ?? [1 / limit, 1, limit]
         return ResolvedAxis(kind: .logarithmic, lower: 1 / limit, upper: limit,
-                            ticks: ticks.map { Tick(value: $0, label: compactNumber($0, decimals: 3) + "×") })
+                            ticks: ticks.map { Tick(value: $0, label: compactNumber($0, decimals: $0 < 0.01 ? 6 : 2) + "×") })
     }
 
     /// The heatmap of every channel's relative Δ in `strip` (one image row per channel, one column per position,
