@@ -75,7 +75,8 @@ let package = Package(
         .testTarget(name: "MambaTrainingTests", dependencies: ["MambaTraining", "_MambaTestSupport"]),
         .testTarget(name: "MambaAudioMLTests", dependencies: ["MambaAudioML", "_MambaTestSupport"]),
         .testTarget(name: "MambaReportTests",
-                    dependencies: ["MambaReport", "MambaTraining", "MambaAudio", "CZlib", "_MambaTestSupport"]),
+                    dependencies: ["MambaReport", "MambaTraining", "MambaAudio", "MambaAudioML", "CZlib",
+                                   "_MambaTestSupport"]),
         .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),
     ]
 )
