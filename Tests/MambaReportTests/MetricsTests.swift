@@ -73,3 +73,29 @@ private func writeRun(to url: URL, steps: Int, validationEvery: Int) throws {
     #expect(throws: ReportError.self) { try LineChart.accuracyCurves(TrainingMetrics(jsonLines: good)) }
     #expect(throws: ReportError.self) { try TrainingMetrics(contentsOf: URL(fileURLWithPath: "/nonexistent/metrics.jsonl")) }
 }
+
+@Test func readsLargeFilesAcrossChunksAndNamesTheBadLine() throws {
+    let folder = try makeTemporaryDirectory("mambareport-metrics-large")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    // About 2.5 MB in long lines: lines cross the reader's 1 MiB chunks; CRLF endings; the last line has no newline.
+    var text = ""
+    let padding = String(repeating: "abcdefghij", count: 80)
+    for step in 1...3_000 {
+        text += #"{"event":"train","step":\#(step),"loss":\#(1.0 / Double(step)),"padding":"\#(padding)"}"# + "\r\n"
+    }
+    text += #"{"event":"validation","step":30000,"loss":0.5}"#
+    let url = folder.appendingPathComponent("metrics.jsonl")
+    try Data(text.utf8).write(to: url)
+    let metrics = try TrainingMetrics(contentsOf: url)
+    #expect(metrics.training.count == 3_000 && metrics.training.last == .init(step: 3_000, loss: 1.0 / 3_000))
+    #expect(metrics.validation == [.init(step: 30_000, loss: 0.5)])
+    var bad = Data(text.utf8)
+    let line = 2_000
+    let offset = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        .prefix(line - 1).reduce(0) { $0 + $1.count + 1 }
+    bad[offset + 2] = 0xFF  // not UTF-8
+    try bad.write(to: url)
+    #expect(throws: ReportError("\(url.path):\(line): expected UTF-8 text, found bytes that are not UTF-8")) {
+        try TrainingMetrics(contentsOf: url)
+    }
+}

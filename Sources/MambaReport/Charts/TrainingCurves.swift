@@ -4,7 +4,6 @@
 // Other events (checkpoint, stop) are skipped. Numbers may be written as the strings "nan", "inf", "-inf".
 // `loss` is the mean cross-entropy in nats; `accuracy` a fraction 0 ... 1, absent where it does not apply.
 import Foundation
-import MambaBackbone
 
 /// The loss and accuracy of a training run, read from metrics.jsonl.
 public struct TrainingMetrics: Sendable, Equatable {
@@ -36,72 +35,125 @@ public struct TrainingMetrics: Sendable, Equatable {
         self.validation = validation
     }
 
-    /// Reads a metrics.jsonl file; throws with the file and line of the first line that is not a JSON object, or of
-    /// a train / validation event without an integer "step" or a numeric "loss".
+    /// Reads a metrics.jsonl file, streaming (1 MiB at a time: memory grows with the points kept, not the file);
+    /// throws with the file and line of the first line that is not UTF-8 or not a JSON object, or of a train /
+    /// validation event without an integer "step" or a numeric "loss".
     public init(contentsOf url: URL) throws {
-        let data: Data
+        let handle: FileHandle
         do {
-            data = try Data(contentsOf: url)
+            handle = try FileHandle(forReadingFrom: url)
         } catch {
-            throw ReportError("\(url.path): cannot read the metrics file (\(error.localizedDescription))")
+            throw ReportError("\(url.path): cannot open the metrics file (\(error.localizedDescription))")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ReportError("\(url.path): expected UTF-8 JSON Lines, found bytes that are not UTF-8")
+        defer { try? handle.close() }
+        var reader = Reader(source: url.path)
+        var pending = Data()
+        while true {
+            let chunk: Data
+            do {
+                chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            } catch {
+                throw ReportError("\(url.path): cannot read the metrics file (\(error.localizedDescription))")
+            }
+            if chunk.isEmpty { break }
+            pending.append(chunk)
+            // Consume every complete line, then drop them at once (removing line by line would move the buffer's
+            // tail for each line).
+            var start = pending.startIndex
+            while let newline = pending[start...].firstIndex(of: 0x0A) {
+                try reader.consume(pending[start..<newline])
+                start = newline + 1
+            }
+            pending = Data(pending[start...])
         }
-        try self.init(jsonLines: text, source: url.path)
+        if !pending.isEmpty { try reader.consume(pending) }
+        self.init(training: reader.training, validation: reader.validation)
     }
 
     /// Parses JSON Lines text; `source` names it in errors.
     public init(jsonLines text: String, source: String = "metrics.jsonl") throws {
-        var training: [Point] = [], validation: [Point] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var reader = Reader(source: source)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            try reader.consume(Data(line.utf8))
+        }
+        self.init(training: reader.training, validation: reader.validation)
+    }
+
+    /// Parses one line at a time, counting lines for error messages.
+    private struct Reader {
+        let source: String
+        var lineNumber = 0
+        var training: [Point] = []
+        var validation: [Point] = []
+
+        init(source: String) { self.source = source }
+
+        mutating func consume(_ bytes: Data) throws {
+            lineNumber += 1
+            let place = "\(source):\(lineNumber)"
+            guard let line = String(data: bytes, encoding: .utf8) else {
+                throw ReportError("\(place): expected UTF-8 text, found bytes that are not UTF-8")
+            }
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { continue }
-            let place = "\(source):\(index + 1)"
-            let object: [String: JSONValue]
+            if trimmed.isEmpty { return }
+            // JSONSerialization: several times faster than JSONDecoder on Linux, and metrics files can be long.
+            let parsed: Any
             do {
-                let value = try JSONDecoder().decode(JSONValue.self, from: Data(trimmed.utf8))
-                guard case .object(let fields) = value else {
-                    throw ReportError("\(place): expected a JSON object, found \(value.summary)")
-                }
-                object = fields
-            } catch let error as ReportError {
-                throw error
+                parsed = try JSONSerialization.jsonObject(with: Data(trimmed.utf8), options: [.fragmentsAllowed])
             } catch {
                 throw ReportError("\(place): expected a JSON object, found \"\(trimmed.prefix(40))\" (not valid JSON)")
             }
-            guard case .string(let event)? = object["event"], event == "train" || event == "validation" else { continue }
-            guard let step = Self.integer(object["step"]) else {
-                throw ReportError("\(place): expected an integer \"step\" in a \(event) event, found \(object["step"]?.summary ?? "none")")
+            guard let object = parsed as? [String: Any] else {
+                throw ReportError("\(place): expected a JSON object, found \(TrainingMetrics.summary(parsed))")
             }
-            guard let loss = Self.number(object["loss"]) else {
-                throw ReportError("\(place): expected a numeric \"loss\" in a \(event) event, found \(object["loss"]?.summary ?? "none")")
+            guard let event = object["event"] as? String, event == "train" || event == "validation" else { return }
+            guard let step = TrainingMetrics.integer(object["step"]) else {
+                throw ReportError("\(place): expected an integer \"step\" in a \(event) event, found \(object["step"].map(TrainingMetrics.summary) ?? "none")")
             }
-            let accuracy = Self.number(object["accuracy"])
+            guard let loss = TrainingMetrics.number(object["loss"]) else {
+                throw ReportError("\(place): expected a numeric \"loss\" in a \(event) event, found \(object["loss"].map(TrainingMetrics.summary) ?? "none")")
+            }
+            let accuracy = TrainingMetrics.number(object["accuracy"])
             if let given = object["accuracy"], accuracy == nil {
-                throw ReportError("\(place): expected a numeric \"accuracy\", found \(given.summary)")
+                throw ReportError("\(place): expected a numeric \"accuracy\", found \(TrainingMetrics.summary(given))")
             }
             let point = Point(step: step, loss: loss, accuracy: accuracy)
             if event == "train" { training.append(point) } else { validation.append(point) }
         }
-        self.init(training: training, validation: validation)
     }
 
-    /// A number, or one of the strings MetricsLog writes for non-finite values.
-    static func number(_ value: JSONValue?) -> Double? {
+    /// Whether a JSONSerialization number was written as true / false (an NSNumber of C type char).
+    private static func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
+
+    /// A number, or one of the strings MetricsLog writes for non-finite values; nil for anything else.
+    static func number(_ value: Any?) -> Double? {
         switch value {
-        case .integer(let v)?: return Double(v)
-        case .number(let v)?: return v
-        case .string("nan")?: return .nan
-        case .string("inf")?: return .infinity
-        case .string("-inf")?: return -.infinity
+        case let number as NSNumber where !isBoolean(number): return number.doubleValue
+        case "nan" as String: return .nan
+        case "inf" as String: return .infinity
+        case "-inf" as String: return -.infinity
         default: return nil
         }
     }
 
-    static func integer(_ value: JSONValue?) -> Int? {
-        guard case .integer(let v)? = value, let int = Int(exactly: v) else { return nil }
-        return int
+    /// An integer written without a fraction or exponent.
+    static func integer(_ value: Any?) -> Int? {
+        guard let number = value as? NSNumber, !isBoolean(number) else { return nil }
+        let type = String(cString: number.objCType)
+        guard type != "d" && type != "f" else { return nil }
+        return number.intValue
+    }
+
+    /// The kind and value of a parsed JSON value, for error messages.
+    static func summary(_ value: Any) -> String {
+        switch value {
+        case let number as NSNumber where isBoolean(number): return "a boolean \(number.boolValue)"
+        case let number as NSNumber: return "a number \(number)"
+        case let text as String: return "a string \"\(text.prefix(40))\""
+        case let array as [Any]: return "an array of \(array.count) elements"
+        case let object as [String: Any]: return "an object with \(object.count) keys"
+        default: return "null"
+        }
     }
 }
 
