@@ -15,7 +15,8 @@
 //   WaveformChart         amplitude against seconds (a min/max envelope per pixel column when samples are dense)
 //   SpectrogramChart      STFT magnitude in dBFS (Hann window, radix-2 FFT): time in s, frequency in kHz
 //   DeltaTraceChart       the Δ a Mamba model chose along a sequence (`MambaModel.deltaTrace`), under the input
-//                         (DNA bases or the waveform)
+//                         (DNA bases or the waveform), optionally with a heatmap of every channel
+// Data: `TrainingMetrics` (metrics.jsonl as the Trainer writes it, streamed), `Spectrogram` (STFT in dBFS).
 // Every chart has a title and axis titles with units; tick values are round (1, 2 or 5 × 10^k); text is escaped.
 import Foundation
 import MambaBackbone

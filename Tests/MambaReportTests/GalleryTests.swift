@@ -76,6 +76,23 @@ import _MambaTestSupport
     try save(SpectrogramChart(title: "Speech: spectrogram", spectrogram: Spectrogram(samples: samples, sampleRate: rate)),
              "spectrogram.svg")
 
+    // A spoken digit at 48 kHz, shown up to 8 kHz; a logarithmic x axis.
+    let digitFolder = datasetsDirectory.appendingPathComponent("audio/digits/test-48000")
+    let digit = try #require(try FileManager.default.contentsOfDirectory(atPath: digitFolder.path).sorted().first)
+    let digitAudio = try AudioFileReader(path: digitFolder.appendingPathComponent(digit).path).read(channels: .mono)
+    try save(SpectrogramChart(title: "A spoken digit at 48 kHz", subtitle: digit,
+                              spectrogram: Spectrogram(samples: digitAudio.samples,
+                                                       sampleRate: Double(digitAudio.sampleRate)),
+                              maxFrequency: 8000), "spectrogram-48k.svg")
+    let lengths = [256.0, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]
+    try save(LineChart(title: "Forward throughput against sequence length",
+                       xAxis: .init(title: "sequence length (tokens)", scale: .logarithmic),
+                       yAxis: .init(title: "throughput (thousand tokens/s)"),
+                       series: [.init(name: "MambaKit", x: lengths, y: lengths.map { 36 - 2 * log2($0 / 256) }),
+                                .init(name: "PyTorch (CPU path)", x: lengths, y: lengths.map { _ in 1.7 },
+                                      style: .dotted)]),
+             "throughput-log.svg")
+
     // Δ of a (random, untrained) model along DNA and along audio frames.
     var c = MambaConfiguration(vocabSize: 12, hiddenSize: 32, stateSize: 8, numHiddenLayers: 3)
     c.layerMixers = [.s6, .s6, .s4d]
@@ -103,7 +120,7 @@ import _MambaTestSupport
                              layers: [0, 2]),
              "delta-audio.svg")
 
-    #expect(written.count == 9)
+    #expect(written.count == 11)
     for (name, svg) in written {
         let parsed = try parseValidSVG(svg)
         #expect(!parsed.title.isEmpty, "\(name)")
