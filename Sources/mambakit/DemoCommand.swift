@@ -103,9 +103,21 @@ final class Demo {
         recipe.seed = seed
         if quick { recipe.steps = 4; recipe.dModel = 16; recipe.channels = 16 }
         let train = try LoadedClips(ClipDataset(path: folder.appendingPathComponent("train").path))
+        let test16k = try LoadedClips(ClipDataset(path: folder.appendingPathComponent("test").path,
+                                                  labels: train.labels))
         say("== 2/3 spoken digits: training at \(train.rates.first ?? 0) Hz on \(train.count) clips, \(recipe.steps) steps")
         let output = report.appendingPathComponent("models/digits")
-        let model = try recipe.train(train, output: output, progress: progress(steps: recipe.steps))
+        // The 16 kHz test clips are scored during training for the learning curve only: nothing is selected on them.
+        let model = try recipe.train(train, validation: test16k.batches(size: 16),
+                                     validationInterval: max(1, recipe.steps / 10), output: output,
+                                     progress: progress(steps: recipe.steps))
+        try picture("digits-loss.svg") {
+            try LineChart.lossCurves(TrainingMetrics(contentsOf: output.appendingPathComponent("metrics.jsonl")),
+                                     title: "Spoken digits: loss during training at 16 kHz",
+                                     subtitle: "validation = the 16 kHz test voices (not used for any choice)")
+        }
+        try digitDeltaPicture(model, clips: test16k)
+        var accuracies: [(rate: Int, scaled: Double, naive: Double)] = []
         var byRate: [JSONValue] = []
         for name in ["test-8000", "test", "test-22050", "test-44100", "test-48000"] {
             let path = folder.appendingPathComponent(name)
@@ -119,6 +131,13 @@ final class Demo {
             model.rateScaling = true
             say(String(format: "   %6.2f kHz: accuracy %.3f with rate scaling, %.3f without (%d clips)",
                        Double(rate) / 1000, scaled.accuracy, naive.accuracy, clips.count))
+            accuracies.append((rate, scaled.accuracy, naive.accuracy))
+            if rate == model.trainedRate {
+                try picture("digits-confusion.svg") {
+                    try ConfusionMatrixChart(title: "Spoken digits at 16 kHz: test confusion matrix",
+                                             classes: scaled.labels, counts: scaled.confusion)
+                }
+            }
             byRate.append(.object(["rate": .integer(Int64(rate)), "clips": .integer(Int64(clips.count)),
                                    "accuracy": .number(scaled.accuracy),
                                    "accuracy_without_rate_scaling": .number(naive.accuracy),
@@ -127,6 +146,18 @@ final class Demo {
             rows.append(DemoRow(task: "digits at \(rateText) kHz (trained at 16)", metric: "accuracy",
                                 value: scaled.accuracy,
                                 baseline: String(format: "same model without rate scaling %.3f", naive.accuracy)))
+        }
+        try picture("digits-accuracy-by-rate.svg") {
+            let x = accuracies.indices.map(Double.init)
+            let names = accuracies.map { $0.rate % 1000 == 0 ? "\($0.rate / 1000)" : String(format: "%.2f", Double($0.rate) / 1000) }
+            return try LineChart(
+                title: "Spoken digits: one model trained at 16 kHz, tested at every rate",
+                subtitle: "no resampling; with rate scaling the front end's filters and frames follow the sample period",
+                xAxis: .init(title: "sample rate of the test audio (kHz)", scale: .categorical(names)),
+                yAxis: .init(title: "test accuracy (%)", range: 0...100),
+                series: [.init(name: "with rate scaling", x: x, y: accuracies.map { 100 * $0.scaled }),
+                         .init(name: "without rate scaling", x: x, y: accuracies.map { 100 * $0.naive }, style: .dashed)],
+                referenceLines: [.init(y: 10, label: "chance (10 %)")])
         }
         results["digits"] = .object(["model": .string(output.path), "steps": .integer(Int64(recipe.steps)),
                                      "by_rate": .array(byRate)])
@@ -161,6 +192,11 @@ final class Demo {
         let outcome = try trainer.run()
         guard outcome.reason == .completed else { throw CommandFailure("interrupted at step \(outcome.step)") }
         try model.saveModel(to: output)
+        try picture("speech-loss.svg") {
+            try LineChart.lossCurves(TrainingMetrics(contentsOf: output.appendingPathComponent("metrics.jsonl")),
+                                     title: "Speech next-sample model: loss during training",
+                                     subtitle: "cross-entropy of the next mu-law code (nats); 8 kHz telephony speech")
+        }
         var scored = test
         if quick {
             scored.codes = [Array(test.codes[0].prefix(2048))]
@@ -186,6 +222,16 @@ final class Demo {
         let writer = try AudioFileWriter(path: wav.path, sampleRate: train.rate, channels: 1, format: .pcm16)
         try writer.write(samples)
         try writer.finish()
+        try picture("generated-waveform.svg") {
+            try WaveformChart(title: "Generated audio (after a 0.25 s prompt from a test recording)",
+                              subtitle: "the next-sample model, sampled at temperature 1", samples: samples,
+                              sampleRate: Double(train.rate))
+        }
+        try picture("generated-spectrogram.svg") {
+            try SpectrogramChart(title: "Generated audio: spectrogram",
+                                 subtitle: "25 ms Hann windows every 10 ms",
+                                 spectrogram: Spectrogram(samples: samples, sampleRate: Double(train.rate)))
+        }
         say(String(format: "   generated %.1f s after a 0.25 s prompt: real-time factor %.3f", seconds,
                    generationSeconds / seconds))
         results["speech"] = .object(["model": .string(output.path), "steps": .integer(Int64(steps)),
@@ -196,6 +242,47 @@ final class Demo {
     }
 
     // MARK: Report
+
+    /// Pictures written so far (file names in the report folder, with a caption).
+    var pictures: [(file: String, caption: String)] = []
+
+    /// Writes one picture; a chart that cannot be drawn (e.g. no finite loss in a --quick run) is reported and
+    /// skipped rather than failing the demo.
+    func picture(_ name: String, _ make: () throws -> some SVGChart) throws {
+        do {
+            let chart = try make()
+            try chart.write(to: report.appendingPathComponent(name))
+            pictures.append((name, name))
+        } catch let error as ReportError {
+            say("   (picture \(name) skipped: \(error))")
+        }
+    }
+
+    /// Δ chosen by the digit classifier's first layer along one test clip, under its waveform.
+    func digitDeltaPicture(_ model: AudioClassifier, clips: LoadedClips) throws {
+        guard let index = clips.paths.indices.first else { return }
+        let clip = clips.samples[index], rate = clips.rates[index]
+        let settings = model.frontEnd.settings
+        let frames = settings.frameCount(samples: clip.count, rate: rate)
+        guard frames >= 2 else { return }
+        let embeddings = Tensor(zeros: [frames, settings.outputs])
+        try withExtendedLifetime(model.parameters) {
+            _ = try model.frontEnd.forward(UnsafePointer(model.parameters.pointer), samples: clip, rate: rate,
+                                           rateScaling: true, output: embeddings.pointer)
+        }
+        let trace = try model.backbone.deltaTrace(embeddings: embeddings)
+        let times = (0..<frames).map { k in
+            let r = settings.frameRange(k, samples: clip.count, rate: rate)
+            return Double(r.lowerBound + r.upperBound) / 2 / Double(rate)
+        }
+        let word = clips.labels[Int(clips.labelIndices[index])]
+        try picture("digits-delta.svg") {
+            try DeltaTraceChart(title: "Δ chosen along a spoken '\(word)' (16 kHz test clip)",
+                                subtitle: "S6 step size per 10 ms frame: large Δ takes the input in, small Δ keeps the state",
+                                trace: trace, input: .waveform(samples: clip, sampleRate: Double(rate), positionTimes: times),
+                                channelHeatmap: true)
+        }
+    }
 
     func confusionJSON(_ report: ClassificationReport) -> JSONValue {
         .object(["labels": .array(report.labels.map { .string($0) }),
@@ -214,10 +301,14 @@ final class Demo {
         try AtomicFile.write(try encoder.encode(JSONValue.object(results)),
                              to: report.appendingPathComponent("results.json"))
         var markdown = "# MambaKit demo report\n\n"
+        markdown += quick ? "Run with --quick: tiny settings, the numbers mean nothing.\n\n" : ""
         markdown += "| task | metric | value | baseline |\n|---|---|---:|---|\n"
         for row in rows {
             markdown += "| \(row.task) | \(row.metric) | \(String(format: "%.3f", row.value)) | \(row.baseline) |\n"
         }
+        markdown += "\n"
+        for picture in pictures { markdown += "![\(picture.caption)](\(picture.file))\n\n" }
+        markdown += String(format: "Total time: %.0f s. Details: results.json; models in models/.\n", elapsed)
         try AtomicFile.write(Data(markdown.utf8), to: report.appendingPathComponent("README.md"))
     }
 
