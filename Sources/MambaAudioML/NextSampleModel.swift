@@ -198,14 +198,20 @@ public final class NextSampleModel: Trainable {
     /// Bits per sample (base-2 NLL) of held-out recordings: each recording is scored in pieces of `segment` codes
     /// (whole when shorter), every code after a piece's first predicted from all codes before it in the piece.
     /// Returns (total bits, predicted samples). `timeScale`: ρ = trained rate / the recordings' rate (1: as trained).
-    public func bits(_ recordings: CodedRecordings, segment: Int = 131_072,
-                     timeScale: Double = 1) throws -> (bits: Double, samples: Int) {
+    /// `horizon`: score the code `horizon` samples ahead instead of the next one (targets x[t + horizon] for the logits
+    /// at t); with rate scaling, horizon = trained-rate period / input period (2 for an 8 kHz model on 16 kHz audio)
+    /// asks for the model's own prediction time, the same span of time as one sample at the trained rate.
+    public func bits(_ recordings: CodedRecordings, segment: Int = 131_072, timeScale: Double = 1,
+                     horizon: Int = 1) throws -> (bits: Double, samples: Int) {
+        guard horizon >= 1 else { throw AudioModelError.settings("expected a horizon of at least 1 sample, found \(horizon)") }
         var nats = 0.0, count = 0
         for codes in recordings.codes {
             for start in stride(from: 0, to: codes.count, by: segment) {
                 let piece = Array(codes[start..<min(codes.count, start + segment)])
-                guard piece.count >= 2 else { continue }
-                let r = try model.loss(try TokenBatch(sequences: [piece], padding: 0), objective: .nextToken,
+                guard piece.count > horizon else { continue }
+                let objective: TrainingObjective = horizon == 1 ? .nextToken
+                    : .tokenTargets(targets: piece.indices.map { $0 + horizon < piece.count ? piece[$0 + horizon] : -1 })
+                let r = try model.loss(try TokenBatch(sequences: [piece], padding: 0), objective: objective,
                                        timeScale: timeScale)
                 nats += r.loss * Double(r.count)
                 count += r.count

@@ -205,6 +205,8 @@ struct AudioEvalCommand: ParsableCommand {
     var noRateScaling = false
     @Flag(name: .customLong("normalize-peak"), help: "Scale every clip to a peak of 0.5.") var normalizePeak = false
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
+    @Option(help: "next-sample models: score the code this many samples ahead (default 1, the next sample; 2 asks an 8 kHz model on 16 kHz audio for its own prediction time, 125 µs).")
+    var horizon = 1
     @Option(name: .customLong("write-codes"),
             help: "next-sample models: also write each recording's mu-law codes as raw unsigned bytes into this folder (NAME.u8), e.g. for flac.")
     var writeCodes: String?
@@ -299,13 +301,14 @@ extension AudioEvalCommand {
             }
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let (bits, count) = try lm.bits(recordings, timeScale: timeScale)
+        let (bits, count) = try lm.bits(recordings, timeScale: timeScale, horizon: horizon)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if json {
             var object: [String: JSONValue] = [
                 "bits_per_sample": .number(bits / Double(count)), "count": .integer(Int64(count)),
                 "recordings": .integer(Int64(recordings.codes.count)), "sample_rate": .integer(Int64(recordings.rate)),
                 "seconds": .number(seconds), "rate_scaling": .bool(!noRateScaling), "time_scale": .number(timeScale),
+                "horizon": .integer(Int64(horizon)),
             ]
             if let trained = lm.trainedRate { object["trained_rate"] = .integer(Int64(trained)) }
             let encoder = JSONEncoder()

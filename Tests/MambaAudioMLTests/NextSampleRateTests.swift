@@ -54,6 +54,27 @@ struct NextSampleRateTests {
         #expect(abs(plain - scaled) > 1e-3)
     }
 
+    @Test func bitsAtAHorizonScoreTheCodeThatFarAhead() throws {
+        let lm = try Self.tinyModel(rate: 8000)
+        var generator = Xoshiro256StarStar(seed: 11)
+        let codes = (0..<30).map { _ in Int32(generator.next() % 256) }
+        let recordings = CodedRecordings(codes: [codes], rate: 16000, paths: ["a"])
+        let (bits, count) = try lm.bits(recordings, timeScale: 0.5, horizon: 2)
+        #expect(count == 28)
+        // −log2 softmax(logits[t])[x[t + 2]] summed, from the full pass at ρ.
+        let v = lm.model.configuration.paddedVocabSize
+        let logits = try lm.model.forward(try MambaBackbone.TokenBatch(sequences: [codes]),
+                                          options: ForwardOptions(timeScale: 0.5)).logits.array
+        var expected = 0.0
+        for t in 0..<28 {
+            let row = logits[(t * v)..<((t + 1) * v)].map(Double.init)
+            let top = row.max()!
+            expected += (log(row.reduce(0) { $0 + exp($1 - top) }) + top - row[Int(codes[t + 2])]) / log(2)
+        }
+        #expect(abs(bits - expected) < 1e-5 * expected)
+        #expect(throws: AudioModelError.self) { try lm.bits(recordings, horizon: 0) }
+    }
+
     @Test(arguments: [0.5, 8000.0 / 22050])
     func generationAtATimeScaleIsGreedyDecodingByFullPasses(_ ratio: Double) throws {
         let lm = try Self.tinyModel(rate: 8000)
