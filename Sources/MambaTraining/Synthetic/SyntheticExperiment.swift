@@ -54,8 +54,8 @@ public struct SyntheticExperiment: Sendable, Equatable {
     /// Sequences scored per length.
     public var evaluationSequences = 256
 
-    /// Settings with the task's default training length (selective copying 256 + 2·16 markers' worth, induction
-    /// heads 256 as the paper).
+    /// Settings with the library's defaults (training length 256 unless given; `mambakit synthetic` sets each task's
+    /// measured defaults over these).
     public init(task: SyntheticTaskKind, mixer: MixerKind, trainLength: Int? = nil) {
         self.task = task
         self.mixer = mixer
