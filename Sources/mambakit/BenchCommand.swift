@@ -299,6 +299,7 @@ struct BenchTrain: ParsableCommand {
     }
 
     func run() throws {
+        AllocatorSettings.returnLargeBuffersToTheSystem()
         if let threads { Parallel.threadCount = threads }
         var configuration = MambaConfiguration(vocabSize: vocab, hiddenSize: dModel, stateSize: dState,
                                                numHiddenLayers: layers, expand: expand)
