@@ -423,11 +423,13 @@ struct BadInputTests {
         #expect(left.isEmpty, "left behind: \(left.sorted())")
         if let table = ProcessInfo.processInfo.environment["MAMBAKIT_BAD_INPUT_TABLE"] {
             let message = run.stderr.trimmingCharacters(in: .newlines)
+                .replacingOccurrences(of: folder.path + "/", with: "")
                 .replacingOccurrences(of: datasetsDirectory.path, with: "datasets")
                 .replacingOccurrences(of: "|", with: "\\|")
             let command = (["mambakit"] + input.arguments)
                 .map { $0.replacingOccurrences(of: datasetsDirectory.path, with: "datasets") }.joined(separator: " ")
-            let row = "| \(input.name) | `\(command)` | `\(message)` |\n"
+            let number = (badInputs.firstIndex { $0.name == input.name } ?? 0) + 1
+            let row = "| \(number) | \(input.name) | `\(command)` | `\(message)` |\n"
             if let handle = FileHandle(forWritingAtPath: table) {
                 handle.seekToEndOfFile()
                 handle.write(Data(row.utf8))
