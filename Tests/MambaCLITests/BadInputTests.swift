@@ -237,6 +237,14 @@ let badInputs: [BadInput] = [
         try $0.write("labels.tsv", "file\tlabel\nok.wav\ta\nnan.wav\tb\n")
     },
 
+    BadInput(name: "train next-sample: NaN late in a recording",
+             arguments: ["train", "--task", "next-sample", "--data", "labels.tsv", "--out", "model", "--steps", "1",
+                         "--batch", "1", "--length", "64", "--d-model", "8", "--layers", "1"],
+             names: "nan.wav", problem: "non-finite sample nan at frame 3999") {
+        try $0.write("nan.wav", bytes: clip(with: .nan, at: 3999))
+        try $0.write("labels.tsv", "file\tlabel\nnan.wav\tspeech\n")
+    },
+
     // MARK: eval
     BadInput(name: "eval: model folder without config.json",
              arguments: ["eval", "--model", "model", "--data", digits8k.appendingPathComponent("labels.tsv").path],
