@@ -7,6 +7,11 @@ import Glibc
 /// The path each input is written to; one per fuzzing process, so parallel jobs (`-jobs`, `-workers`) do not collide.
 let scratchPath: String = {
     let folder = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+    // Removed when libFuzzer exits (it returns through exit(), which runs atexit handlers).
+    atexit {
+        unlink(scratchPath)
+        unlink(scratchPath + ".out.json")
+    }
     return "\(folder)/mambakit-fuzz-\(getpid())"
 }()
 

@@ -310,6 +310,12 @@ let badInputs: [BadInput] = [
         try $0.editSafeTensors("model/model.safetensors") { header, _ in header["backbone.layers.0.mixer.D"] = nil }
     },
 
+    BadInput(name: "predict: infinite sample in a clip", arguments: ["predict", "--model", "model", "inf.wav"],
+             names: "inf.wav", problem: "non-finite sample -inf at frame 3210") {
+        try $0.copy("cls", to: "model")
+        try $0.write("inf.wav", bytes: clip(with: -.infinity, at: 3210))
+    },
+
     // MARK: generate
     BadInput(name: "generate: NaN in the prompt",
              arguments: ["generate", "--model", "model", "--prompt", "nan.wav", "--seconds", "0.01", "--out", "out.wav"],

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Kill safety of `mambakit train` (issue 8): kills a small DNA language-model run with SIGKILL at random moments,
+# Kill safety of `mambakit train` (issue 8): kills a small DNA language-model run with SIGKILL at random moments (one
+# in five during start-up, the others during training, where a checkpoint is saved every 2 steps),
 # TRIALS times (default 50), resuming it after each kill. After every kill:
 #   - checkpoints/latest names a complete checkpoint (it exists, unless the kill came before the first save),
 #   - that checkpoint loads as a model (`mambakit debug forward` on it),
@@ -37,18 +38,40 @@ latest_step() {
 }
 
 passed=0
+saves=0
 previous=-1
 for trial in $(seq 1 "$TRIALS"); do
     resume=()
     [ -f "$run/checkpoints/latest" ] && resume=(--resume)
+    partials_before=$(ls -a "$run/checkpoints" 2>/dev/null | grep '^\.step-' || true)
     "$MAMBAKIT" "${args[@]}" "${resume[@]}" >"$work/out.log" 2>"$work/err.log" &
     pid=$!
-    # A random moment: 0.05 to 2.5 s after the start (the first save comes after about 0.5 s).
-    delay=$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.05 + 2.45 * r / 32767 }')
+    # A random moment: one kill in five during start-up (0.05-0.5 s: reading the data, loading the checkpoint),
+    # the others 0-1.5 s after training started (its "training ..." line), when a save runs every few steps.
+    # Timed from that line rather than from the start, so the kills land in training even on a loaded machine.
+    if [ $((RANDOM % 5)) = 0 ]; then
+        delay=$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.05 + 0.45 * r / 32767 }')
+        when="${delay} s after the start"
+    else
+        for _ in $(seq 1 600); do
+            grep -q '^training ' "$work/err.log" 2>/dev/null && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        delay=$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 1.5 * r / 32767 }')
+        when="${delay} s into training"
+    fi
     sleep "$delay"
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     status=$?
+    # A new hidden partial folder means the kill landed inside a save (the next save removes it).
+    inside=""
+    partials_after=$(ls -a "$run/checkpoints" 2>/dev/null | grep '^\.step-' || true)
+    if [ -n "$(comm -13 <(echo "$partials_before") <(echo "$partials_after") | grep .)" ]; then
+        inside=", inside a save"
+        saves=$((saves + 1))
+    fi
     problem=""
     if [ "$status" != 137 ]; then
         problem="exited with status $status before the kill: $(tail -1 "$work/err.log")"
@@ -69,16 +92,17 @@ for trial in $(seq 1 "$TRIALS"); do
     fi
     if [ -z "$problem" ]; then
         passed=$((passed + 1))
-        echo "trial $trial: killed after ${delay} s${resume:+ (resumed)}, latest step $(latest_step): ok"
+        echo "trial $trial: killed ${when}${inside}${resume:+ (resumed)}, latest step $(latest_step): ok"
     else
-        echo "trial $trial: killed after ${delay} s${resume:+ (resumed)}: FAILED: $problem"
+        echo "trial $trial: killed ${when}${inside}${resume:+ (resumed)}: FAILED: $problem"
     fi
 done
 
 # SIGINT: the run saves where it is and exits with 130.
 "$MAMBAKIT" "${args[@]}" --resume >"$work/out.log" 2>"$work/err.log" &
 pid=$!
-sleep 2
+for _ in $(seq 1 600); do grep -q '^training ' "$work/err.log" 2>/dev/null && break; sleep 0.05; done
+sleep 1
 before=$(latest_step)
 kill -INT "$pid"
 wait "$pid"
@@ -93,5 +117,5 @@ else
     echo "SIGINT: FAILED: status $status, latest $before -> $after, output: $(cat "$work/out.log") $(tail -1 "$work/err.log")"
     sigint=failed
 fi
-echo "kill test: $passed/$TRIALS passed; SIGINT $sigint"
+echo "kill test: $passed/$TRIALS passed ($saves kills inside a save), final step $(latest_step); SIGINT $sigint"
 [ "$passed" = "$TRIALS" ] && [ "$sigint" = ok ]
