@@ -444,13 +444,11 @@ struct BadInputTests {
                 .map { $0.replacingOccurrences(of: datasetsDirectory.path, with: "datasets") }.joined(separator: " ")
             let number = (badInputs.firstIndex { $0.name == input.name } ?? 0) + 1
             let row = "| \(number) | \(input.name) | `\(command)` | `\(message)` |\n"
-            if let handle = FileHandle(forWritingAtPath: table) {
-                handle.seekToEndOfFile()
-                handle.write(Data(row.utf8))
-                try handle.close()
-            } else {
-                try Data(row.utf8).write(to: URL(fileURLWithPath: table))
-            }
+            // O_APPEND: the cases run in parallel, each adds its row in one write.
+            let fd = open(table, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            try #require(fd >= 0, "cannot open \(table)")
+            _ = Array(row.utf8).withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            close(fd)
         }
     }
 }
