@@ -41,7 +41,8 @@ build_module() {
 
 needs() {  # harness -> modules it links
     case $1 in
-        fasta|manifest) echo "MambaGenomics" ;;
+        fasta) echo "MambaGenomics" ;;
+        manifest) echo "MambaGenomics MambaAudio" ;;
         audio) echo "MambaAudio" ;;
         safetensors|config) echo "MambaTensor MambaBackbone" ;;
         *) echo "unknown harness '$1' (expected fasta, safetensors, config, manifest or audio)" >&2; exit 1 ;;

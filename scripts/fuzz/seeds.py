@@ -57,6 +57,9 @@ for path in ["datasets/audio/digits/test-8000/labels.tsv", "datasets/audio/digit
             put("manifest", os.path.basename(os.path.dirname(path)) + ".tsv", f.read(600))
 put("manifest", "quoted.csv", b'\xef\xbb\xbfid,label,notes\r\nseq1,"a,b",x\r\n"seq2",c,"say ""hi"""\r\n\r\n')
 put("manifest", "plain.tsv", b"ID\tLabel\nr1\tpos\nr2\tneg\n")
+# Clip manifests name files that must exist: absolute paths of files every Linux system has.
+put("manifest", "clips.tsv", b"file\tlabel\n/etc/hostname\tyes\n/etc/passwd\tno\n")
+put("manifest", "clips-repeated.csv", b"label,file\nno,/etc/hostname\nyes,/etc/../etc/hostname\n")
 put("manifest", "plain.csv.gz", gzip.compress(b"label,id\nyes,r1\nno,r2\n", mtime=0))
 
 # Configurations: the fixtures' config.json and a few variants.
