@@ -26,6 +26,7 @@ trap 'rm -rf "$work"' EXIT
 run="$work/run"
 # 120 records of 500 bases from the shipped data: the corpus loads in a few milliseconds.
 zcat datasets/dna/species4/train.fa.gz | head -n 240 > "$work/data.fa"
+[ -s "$work/data.fa" ] || { echo "kill test: cannot read datasets/dna/species4/train.fa.gz" >&2; exit 1; }
 printf '7 8 9 10 7 8 9 10\n' > "$work/tokens.txt"
 # Checkpoints every 2 steps (a save every few hundred milliseconds), so kills often land inside a save.
 args=(train --task lm --data "$work/data.fa" --output "$run" --length 64 --batch 2 --d-model 16 --layers 2
