@@ -54,10 +54,13 @@ let package = Package(
         .target(name: "MambaTraining", dependencies: ["MambaBackbone", "MambaTokenizers"], swiftSettings: vectorSettings),
         .target(name: "MambaAudioML", dependencies: ["MambaTraining", "MambaAudio", "MambaTokenizers", "MambaBackbone"],
                 swiftSettings: vectorSettings),
+        .target(name: "MambaGenomicsML",
+                dependencies: ["MambaTraining", "MambaGenomics", "MambaTokenizers", "MambaBackbone", "MambaTensor"],
+                swiftSettings: vectorSettings),
         .target(
             name: "MambaKit",
             dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaTokenizers", "MambaBackbone",
-                           "MambaTraining", "MambaAudioML"]),
+                           "MambaTraining", "MambaAudioML", "MambaGenomicsML"]),
         .executableTarget(
             name: "mambakit",
             dependencies: ["MambaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -71,6 +74,7 @@ let package = Package(
         .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
         .testTarget(name: "MambaTrainingTests", dependencies: ["MambaTraining", "_MambaTestSupport"]),
         .testTarget(name: "MambaAudioMLTests", dependencies: ["MambaAudioML", "_MambaTestSupport"]),
+        .testTarget(name: "MambaGenomicsMLTests", dependencies: ["MambaGenomicsML", "_MambaTestSupport"]),
         .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),
     ]
 )

@@ -6,3 +6,4 @@
 @_exported import MambaTokenizers
 @_exported import MambaTraining
 @_exported import MambaAudioML
+@_exported import MambaGenomicsML
