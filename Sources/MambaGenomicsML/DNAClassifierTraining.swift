@@ -13,7 +13,7 @@ import MambaTraining
 /// Everything `trainDNAClassifier` needs besides the data. The defaults are the measured ones of docs/dna.md.
 public struct DNAClassifierTrainingOptions: Sendable, Equatable {
     /// Backbone width.
-    public var dModel = 128
+    public var dModel = 64
     /// Mamba layers.
     public var layers = 2
     /// SSM state size per channel.
@@ -31,13 +31,13 @@ public struct DNAClassifierTrainingOptions: Sendable, Equatable {
     /// Reverse-complement augmentation of the training windows (each reversed with probability 1/2).
     public var rcAugment = true
     /// Passes over the training windows (ignored when `steps` is set).
-    public var epochs = 6.0
+    public var epochs = 4.0
     /// Optimizer steps; nil: from `epochs`.
     public var steps: Int?
     /// Windows per batch.
-    public var batchSize = 32
+    public var batchSize = 16
     /// Peak learning rate (linear warm-up over `warmupFraction` of the steps, then cosine to a tenth).
-    public var learningRate = 2e-3
+    public var learningRate = 5e-3
     /// Fraction of the steps spent warming up.
     public var warmupFraction = 0.05
     /// AdamW decoupled weight decay (not on norms, biases, A_log, D).

@@ -38,7 +38,7 @@ struct DNATrainCommand: ParsableCommand {
     @Option(name: .customLong("validation-fraction"),
             help: "Fraction of the training records held out for model selection (0 to 0.5; 0: keep the last step).")
     var validationFraction = 0.1
-    @Option(name: .customLong("d-model"), help: "Backbone width (typically 64-256).") var dModel = 128
+    @Option(name: .customLong("d-model"), help: "Backbone width (typically 64-256).") var dModel = 64
     @Option(help: "Mamba layers (typically 2-4).") var layers = 2
     @Option(name: .customLong("d-state"), help: "SSM state size per channel (typically 8-16).") var dState = 16
     @Option(help: "d_inner / d_model (typically 2).") var expand = 2
@@ -55,12 +55,12 @@ struct DNATrainCommand: ParsableCommand {
     var pooling = "mean"
     @Option(help: "Window length in bases (records up to this length are read whole; typically 256-4096).") var window = 1024
     @Option(help: "Bases between window starts for longer records (default: window / 2).") var stride: Int?
-    @Option(help: "Passes over the training windows (ignored with --steps).") var epochs = 6.0
+    @Option(help: "Passes over the training windows (ignored with --steps).") var epochs = 4.0
     @Option(help: "Optimizer steps (default: from --epochs).") var steps: Int?
-    @Option(help: "Windows per batch (typically 16-64).") var batch = 32
+    @Option(help: "Windows per batch (typically 16-64).") var batch = 16
     @Option(name: [.customLong("lr"), .customLong("learning-rate")],
             help: "Peak learning rate (5% linear warm-up, then cosine to a tenth; typically 1e-3 to 5e-3).")
-    var learningRate = 2e-3
+    var learningRate = 5e-3
     @Option(name: .customLong("weight-decay"), help: "AdamW weight decay (typically 0 to 0.1).") var weightDecay = 0.1
     @Option(name: .customLong("eval-every"), help: "Steps between validations (default: half an epoch).") var evalEvery: Int?
     @Option(name: .customLong("init-from"),
@@ -249,6 +249,7 @@ struct DNAPredictCommand: ParsableCommand {
     @Option(help: "DNA classifier folder written by `mambakit train --task classify`.") var model: String
     @Option(help: "Output TSV (default: standard output).") var out: String?
     @Option(help: "Records per prediction chunk (memory: about chunk x record length).") var chunk = 1024
+    @Option(help: "Windows per forward pass (typically 32-512).") var batch = 64
     @Option(name: .customLong("rc-average"),
             help: "Override the model's reverse-complement averaging: true or false (default: as trained).")
     var rcAverage: Bool?
@@ -265,6 +266,8 @@ struct DNAPredictCommand: ParsableCommand {
                 settings.rcAverage = rcAverage
                 classifier = try classifier.with(settings: settings)
             }
+            guard batch >= 1 else { throw CommandFailure("--batch: expected >= 1, found \(batch)") }
+            classifier.predictionBatch = batch
             let start = DispatchTime.now().uptimeNanoseconds
             let counts = try classifier.writePredictions(fasta: input, to: out, chunk: chunk)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
