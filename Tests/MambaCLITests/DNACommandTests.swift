@@ -86,6 +86,33 @@ struct DNACommandTests {
         #expect(config.hiddenSize == 16 && config.numHiddenLayers == 1)
     }
 
+    @Test func genomicBenchmarksFolder() throws {
+        // Two classes of intervals on one reference: class a from chr1 (GC-rich), class b from chr2 (AT-rich).
+        let folder = try makeTemporaryDirectory("dna-cli-gb")
+        let benchmark = folder.appendingPathComponent("demo")
+        var chr1 = "", chr2 = ""
+        for i in 0..<400 { chr1 += ["G", "C", "G", "A"][i % 4]; chr2 += ["A", "T", "T", "C"][i % 4] }
+        try ">chr1\n\(chr1)\n>chr2\n\(chr2)\n".write(to: folder.appendingPathComponent("ref.fa"), atomically: true, encoding: .utf8)
+        for split in ["train", "test"] {
+            try FileManager.default.createDirectory(at: benchmark.appendingPathComponent(split), withIntermediateDirectories: true)
+            for (name, region) in [("a", "chr1"), ("b", "chr2")] {
+                let rows = (0..<(split == "train" ? 12 : 4)).map { "\($0),\(region),\($0 * 20),\($0 * 20 + 40),\($0 % 2 == 0 ? "+" : "-")" }
+                try (["id,region,start,end,strand"] + rows).joined(separator: "\n").appending("\n")
+                    .write(to: benchmark.appendingPathComponent("\(split)/\(name).csv"), atomically: true, encoding: .utf8)
+            }
+        }
+        let model = folder.appendingPathComponent("model").path
+        let reference = folder.appendingPathComponent("ref.fa").path
+        let train = try runTool(["train", "--task", "classify", "--data", benchmark.path, "--reference", reference,
+                                 "--out", model, "--steps", "2", "--batch", "4", "--d-model", "16", "--layers", "1"])
+        #expect(train.status == 0, "\(train.stderr)")
+        let eval = try runTool(["eval", "--model", model, "--data", benchmark.path, "--reference", reference, "--json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let object = try #require(JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
+        #expect(object["count"] as? Int == 8)
+        #expect((object["labels"] as? [String]) == ["a", "b"])
+    }
+
     @Test func badInputsAreOneErrorLine() throws {
         let folder = try makeTemporaryDirectory("dna-cli")
         let unlabelled = folder.appendingPathComponent("u.fa").path
