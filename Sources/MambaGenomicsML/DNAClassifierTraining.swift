@@ -257,3 +257,33 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
                                    interrupted: interrupted)
     return (classifier, report)
 }
+
+/// Trains a classifier on a labelled FASTA(.gz) file (`label=` in the headers, or an id -> label `manifest`) or a
+/// Genomic Benchmarks folder (with `reference`), and writes it to `output` when given: the one call a program needs.
+///
+/// ```swift
+/// let progress = ProgressReporter(totalSteps: 0, write: { line in print(line, terminator: "") })
+/// let (model, report) = try trainDNAClassifier(fasta: "datasets/dna/coding/train.fa.gz", progress: progress)
+/// ```
+public func trainDNAClassifier(fasta path: String, manifest: String? = nil, reference: String? = nil,
+                               options: DNAClassifierTrainingOptions = DNAClassifierTrainingOptions(),
+                               output: URL? = nil, progress: ProgressReporter? = nil) throws -> (DNAClassifier, DNATrainingReport) {
+    let train = try DNADataSource(path: path, manifest: manifest, reference: reference, split: "train").load()
+    var metrics: MetricsLog?
+    if let output {
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        metrics = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
+    }
+    let result = try trainDNAClassifier(train: train, options: options, progress: progress, metrics: metrics)
+    if let output { try result.0.save(to: output) }
+    return result
+}
+
+/// Evaluates a classifier (a model folder) on labelled FASTA(.gz) or a Genomic Benchmarks folder's `test` split.
+public func evaluateDNAClassifier(model folder: URL, fasta path: String, manifest: String? = nil,
+                                  reference: String? = nil) throws -> ClassificationMetrics {
+    let model = try DNAClassifier.load(from: resolveModelFolder(folder))
+    let data = try DNADataSource(path: path, manifest: manifest, reference: reference, split: "test")
+        .load(labelSet: model.labels)
+    return try model.evaluate(data)
+}

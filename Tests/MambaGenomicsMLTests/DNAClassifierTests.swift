@@ -158,6 +158,20 @@ struct DNAClassifierTests {
         let split = stratifiedSplit(labels: train.records.map { $0.labelIndex! }, classes: 2, fraction: 0.2, seed: 1)
         let held = try SequenceDataset(source: "v", records: split.validation.map { train.records[$0] }, labelSet: train.labels)
         #expect(try model.evaluate(held).accuracy == report.validation!.accuracy)
+
+        // The file-level calls: train from a FASTA file into a folder, evaluate the folder on a FASTA file.
+        let folder = try makeTemporaryDirectory("dna-api")
+        let fasta = folder.appendingPathComponent("train.fa").path
+        let writer = try FASTAWriter(path: fasta)
+        for record in records { try writer.write(FASTARecord(id: record.id, label: record.label!, sequence: record.sequence)) }
+        try writer.finish()
+        var lines: [String] = []
+        options.steps = 4
+        _ = try trainDNAClassifier(fasta: fasta, options: options, output: folder.appendingPathComponent("m"),
+                                   progress: ProgressReporter(totalSteps: 0, isTerminal: false, write: { lines.append($0) }))
+        #expect(lines.contains { $0.contains("validation at step 4") })
+        let metrics = try evaluateDNAClassifier(model: folder.appendingPathComponent("m"), fasta: fasta)
+        #expect(metrics.count == 80)
     }
 
     @Test func streamingPredictionWritesOneLinePerRecordAtomically() throws {
