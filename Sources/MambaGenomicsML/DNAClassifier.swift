@@ -126,9 +126,9 @@ public final class DNAClassifier: @unchecked Sendable {
     /// The configuration of a fresh classifier.
     public static func configuration(labels: [String], dModel: Int, layers: Int, dState: Int = 16, expand: Int = 2,
                                      bidirectional: Bool, mixer: MixerKind = .s6, pooling: ClassifierPooling = .mean,
-                                     settings: DNAClassifierSettings) throws -> MambaConfiguration {
+                                     convKernel: Int = 4, settings: DNAClassifierSettings) throws -> MambaConfiguration {
         var c = MambaConfiguration(vocabSize: DNATokenizer.vocabularySize, hiddenSize: dModel, stateSize: dState,
-                                   numHiddenLayers: layers, expand: expand)
+                                   numHiddenLayers: layers, expand: expand, convKernel: convKernel)
         c.layerMixers = Array(repeating: mixer, count: layers)
         c.headType = .sequenceClassification
         c.classifierPooling = pooling
@@ -146,9 +146,10 @@ public final class DNAClassifier: @unchecked Sendable {
     /// A freshly initialised classifier.
     public convenience init(labels: [String], dModel: Int, layers: Int, dState: Int = 16, expand: Int = 2,
                             bidirectional: Bool, mixer: MixerKind = .s6, pooling: ClassifierPooling = .mean,
-                            settings: DNAClassifierSettings, seed: UInt64) throws {
+                            convKernel: Int = 4, settings: DNAClassifierSettings, seed: UInt64) throws {
         let c = try Self.configuration(labels: labels, dModel: dModel, layers: layers, dState: dState, expand: expand,
-                                       bidirectional: bidirectional, mixer: mixer, pooling: pooling, settings: settings)
+                                       bidirectional: bidirectional, mixer: mixer, pooling: pooling,
+                                       convKernel: convKernel, settings: settings)
         try self.init(model: MambaModel(configuration: c, seed: seed), settings: settings)
     }
 

@@ -20,6 +20,8 @@ public struct DNAClassifierTrainingOptions: Sendable, Equatable {
     public var dState = 16
     /// d_inner / d_model.
     public var expand = 2
+    /// Width of each mixer's causal depthwise convolution (d_conv; Mamba's default 4).
+    public var convKernel = 4
     /// The mixer of every layer.
     public var mixer: MixerKind = .s6
     /// BiMamba: a second (weight-tied) mixer over the reversed sequence in every layer.
@@ -175,6 +177,7 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
     var shape = (dModel: options.dModel, layers: options.layers, dState: options.dState, expand: options.expand,
                  mixer: options.mixer)
     var initFolder: URL?
+    var convKernel = options.convKernel
     if let initFrom = options.initFrom {
         let folder = try resolveModelFolder(initFrom)
         let pre = try MambaConfiguration.load(from: folder.appendingPathComponent("config.json"))
@@ -187,12 +190,13 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
             throw DNAModelError.model("\(folder.path)/config.json: expected one mixer kind for every layer, found \(mixers)")
         }
         shape = (pre.hiddenSize, pre.numHiddenLayers, pre.stateSize, pre.expand, mixers.first!)
+        convKernel = pre.convKernel
         initFolder = folder
     }
     let classifier = try DNAClassifier(labels: train.labels, dModel: shape.dModel, layers: shape.layers,
                                        dState: shape.dState, expand: shape.expand,
                                        bidirectional: options.bidirectional, mixer: shape.mixer,
-                                       pooling: options.pooling,
+                                       pooling: options.pooling, convKernel: convKernel,
                                        settings: { var s = options.settings; s.rcAugment = options.rcAugment; return s }(),
                                        seed: options.seed)
     if let initFolder {

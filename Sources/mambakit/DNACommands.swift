@@ -42,6 +42,8 @@ struct DNATrainCommand: ParsableCommand {
     @Option(help: "Mamba layers (typically 2-4).") var layers = 2
     @Option(name: .customLong("d-state"), help: "SSM state size per channel (typically 8-16).") var dState = 16
     @Option(help: "d_inner / d_model (typically 2).") var expand = 2
+    @Option(name: .customLong("conv-kernel"), help: "Width of each mixer's causal convolution in bases (typically 4-16).")
+    var convKernel = 4
     @Option(help: "Mixer of every layer: s6 (selective) or s4d.") var mixer = "s6"
     @Flag(inversion: .prefixedNo, help: "BiMamba: a weight-tied reverse-direction mixer in every layer (about 2x the compute).")
     var bidirectional = false
@@ -81,7 +83,7 @@ struct DNATrainCommand: ParsableCommand {
                 throw CommandFailure("--validation-fraction: expected 0 to 0.5, found \(validationFraction)")
             }
             guard window >= 1, (stride ?? 1) >= 1, batch >= 1, epochs > 0, (steps ?? 1) >= 1, (evalEvery ?? 1) >= 1,
-                  dModel >= 1, layers >= 1, dState >= 1, expand >= 1 else {
+                  dModel >= 1, layers >= 1, dState >= 1, expand >= 1, convKernel >= 1 else {
                 throw CommandFailure("--window, --stride, --batch, --steps, --eval-every, --d-model, --layers, --d-state and --expand must be >= 1, --epochs > 0")
             }
             let progress = ProgressReporter(totalSteps: steps ?? 0)
@@ -94,6 +96,7 @@ struct DNATrainCommand: ParsableCommand {
             options.layers = layers
             options.dState = dState
             options.expand = expand
+            options.convKernel = convKernel
             options.mixer = mixerKind
             options.bidirectional = bidirectional
             options.pooling = poolingKind
