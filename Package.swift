@@ -56,11 +56,14 @@ let package = Package(
         .target(name: "MambaTraining", dependencies: ["MambaBackbone", "MambaTokenizers"], swiftSettings: vectorSettings),
         .target(name: "MambaAudioML", dependencies: ["MambaTraining", "MambaAudio", "MambaTokenizers", "MambaBackbone"],
                 swiftSettings: vectorSettings),
+        .target(name: "MambaGenomicsML",
+                dependencies: ["MambaTraining", "MambaGenomics", "MambaTokenizers", "MambaBackbone", "MambaTensor"],
+                swiftSettings: vectorSettings),
         .target(name: "MambaReport", dependencies: ["MambaBackbone"]),
         .target(
             name: "MambaKit",
             dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaTokenizers", "MambaBackbone",
-                           "MambaTraining", "MambaAudioML", "MambaReport"]),
+                           "MambaTraining", "MambaAudioML", "MambaGenomicsML", "MambaReport"]),
         .executableTarget(
             name: "mambakit",
             dependencies: ["MambaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -74,6 +77,7 @@ let package = Package(
         .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
         .testTarget(name: "MambaTrainingTests", dependencies: ["MambaTraining", "_MambaTestSupport"]),
         .testTarget(name: "MambaAudioMLTests", dependencies: ["MambaAudioML", "_MambaTestSupport"]),
+        .testTarget(name: "MambaGenomicsMLTests", dependencies: ["MambaGenomicsML", "_MambaTestSupport"]),
         .testTarget(name: "MambaReportTests",
                     dependencies: ["MambaReport", "MambaTraining", "MambaAudio", "MambaAudioML", "CZlib",
                                    "_MambaTestSupport"]),
