@@ -99,7 +99,7 @@ public struct AudioClassifierRecipe: Sendable, Equatable {
 
 extension AudioClassifier {
     /// Scores the model on labelled `clips` (their labels matched to the model's classes by name).
-    public func report(_ clips: LoadedClips, batchSize: Int = 16) throws -> ClassificationReport {
+    public func report(_ clips: LoadedClips, batchSize: Int = 16) throws -> ClassificationMetrics {
         var targets: [Int] = []
         for (i, index) in clips.labelIndices.enumerated() {
             let name = clips.labels[Int(index)]
@@ -110,6 +110,6 @@ extension AudioClassifier {
         }
         var probabilities: [[Double]] = []
         for batch in clips.batches(size: batchSize) { probabilities += try self.probabilities(batch) }
-        return try ClassificationReport(labels: labels, targets: targets, probabilities: probabilities)
+        return try ClassificationMetrics(labels: labels, targets: targets, probabilities: probabilities)
     }
 }

@@ -14,7 +14,7 @@ struct DemoCommand: ParsableCommand {
         abstract: "Train and evaluate small DNA and audio models on the shipped data; write a report with pictures.",
         discussion: """
         Stages (each with a progress bar on a terminal, plain lines otherwise): 1. a DNA classifier on one shipped \
-        task (default human_worm), scored on its test split beside the 6-mer baseline; 2. a spoken-digit classifier \
+        task (default coding), scored on its test split beside the 6-mer baseline; 2. a spoken-digit classifier \
         trained at 16 kHz, scored on the test voices at 8, 16, 22.05, 44.1 and 48 kHz with and without rate \
         scaling; 3. a next-sample model on the shipped 8 kHz speech, scored in bits per sample on the test \
         recordings, then 2 s of generated audio. Takes about 5 minutes on 2 cores (--quick: under a minute, \
@@ -27,7 +27,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "The datasets folder (the repository's datasets/).") var datasets = "datasets"
     @Option(help: "Report folder to write (created; files in it are replaced).") var report = "mambakit-demo"
     @Option(name: .customLong("dna-task"),
-            help: "Shipped DNA task: species4, coding, promoter, human_worm or 16s_phylum.") var dnaTask = "human_worm"
+            help: "Shipped DNA task: species4, coding, promoter, human_worm or 16s_phylum.") var dnaTask = "coding"
     @Flag(help: "Tiny settings (a smoke test, under a minute; the numbers mean nothing).") var quick = false
     @Option(help: "Seed of every model and data order (same seed, same thread count: same results).") var seed: UInt64 = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
@@ -89,10 +89,82 @@ final class Demo {
     var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
 
     func run() throws {
+        try dna()
         try digits()
         try speech()
         try writeReport()
         printTable()
+    }
+
+    // MARK: DNA classification
+
+    /// The 6-mer logistic-regression baseline of `task`, read from the baseline table of datasets/README.md (written
+    /// by datasets/scripts/baselines.py); nil when the table has no such row.
+    func sixMerBaseline(_ task: String) -> Double? {
+        guard let text = try? String(contentsOf: datasets.appendingPathComponent("README.md"), encoding: .utf8) else {
+            return nil
+        }
+        for line in text.split(separator: "\n") where line.hasPrefix("| \(task) |") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            if cells.count >= 4, let value = Double(cells[3]) { return value }
+        }
+        return nil
+    }
+
+    func dna() throws {
+        let folder = datasets.appendingPathComponent("dna/\(dnaTask)")
+        let trainPath = folder.appendingPathComponent("train.fa.gz").path
+        guard FileManager.default.fileExists(atPath: trainPath) else {
+            throw CommandFailure("\(trainPath): expected a shipped DNA task (species4, coding, promoter, human_worm, 16s_phylum), found no such file")
+        }
+        var options = DNAClassifierTrainingOptions()
+        options.seed = seed
+        options.epochs = quick ? 0.02 : 1.5
+        if quick { options.dModel = 16; options.layers = 1 }
+        let output = report.appendingPathComponent("models/dna-\(dnaTask)")
+        let train = try DNADataSource(path: trainPath).load()
+        let steps = max(1, Int((Double(train.count) * (1 - options.validationFraction) * options.epochs
+                               / Double(options.batchSize)).rounded(.up)))
+        say("== 1/3 DNA classifier on \(dnaTask): \(train.count) training records (\(Int(options.validationFraction * 100))% held out for validation), about \(steps) steps")
+        let (model, trained) = try trainDNAClassifier(fasta: trainPath, options: options, output: output,
+                                                      progress: progress(steps: steps))
+        let testData = try DNADataSource(path: folder.appendingPathComponent("test.fa.gz").path, split: "test")
+            .load(labelSet: model.labels)
+        let test = try model.evaluate(testData)
+        let baseline = sixMerBaseline(dnaTask)
+        say(String(format: "   test accuracy %.3f, MCC %.3f (%d records); model kept from step %d of %d", test.accuracy,
+                   test.mcc, test.count, trained.selectedStep, trained.steps))
+        rows.append(DemoRow(task: "DNA \(dnaTask) (\(test.count) test records)", metric: "accuracy", value: test.accuracy,
+                            baseline: baseline.map { String(format: "6-mer logistic regression %.3f", $0) }
+                                ?? "see datasets/README.md"))
+        try picture("dna-loss.svg") {
+            try LineChart.lossCurves(TrainingMetrics(contentsOf: output.appendingPathComponent("metrics.jsonl")),
+                                     title: "DNA \(dnaTask): loss during training",
+                                     subtitle: "validation = 10% of the training records, held out")
+        }
+        try picture("dna-confusion.svg") {
+            try ConfusionMatrixChart(title: "DNA \(dnaTask): test confusion matrix", classes: test.labels,
+                                     counts: test.confusion)
+        }
+        if let record = testData.records.first {
+            let ids = try model.encode(record.sequence, id: record.id)
+            let trace = try model.model.deltaTrace(ids: ids)
+            let bases = String(decoding: record.sequence, as: UTF8.self)
+            try picture("dna-delta.svg") {
+                try DeltaTraceChart(title: "Δ chosen along the first 120 bases of test record \(record.id)",
+                                    subtitle: "S6 step size per base (\(record.label ?? "?")): large Δ takes the base in, small Δ keeps the state",
+                                    trace: trace, input: .bases(bases), positions: 0..<min(120, ids.count),
+                                    channelHeatmap: true)
+            }
+        }
+        results["dna"] = .object([
+            "task": .string(dnaTask), "model": .string(output.path), "steps": .integer(Int64(trained.steps)),
+            "selected_step": .integer(Int64(trained.selectedStep)), "test_accuracy": .number(test.accuracy),
+            "test_mcc": .number(test.mcc), "test_count": .integer(Int64(test.count)),
+            "baseline_6mer": baseline.map { .number($0) } ?? .null,
+            "confusion": .object(["labels": .array(test.labels.map { .string($0) }),
+                                  "counts": .array(test.confusion.map { .array($0.map { .integer(Int64($0)) }) })]),
+        ])
     }
 
     // MARK: Audio classification at any rate
@@ -284,7 +356,7 @@ final class Demo {
         }
     }
 
-    func confusionJSON(_ report: ClassificationReport) -> JSONValue {
+    func confusionJSON(_ report: ClassificationMetrics) -> JSONValue {
         .object(["labels": .array(report.labels.map { .string($0) }),
                  "counts": .array(report.confusion.map { .array($0.map { .integer(Int64($0)) }) })])
     }
