@@ -29,6 +29,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation` (DocC); a plugin only, nothing of it is linked.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: - C libraries (system library targets: module.modulemap + shim.h)
@@ -54,10 +56,14 @@ let package = Package(
         .target(name: "MambaTraining", dependencies: ["MambaBackbone", "MambaTokenizers"], swiftSettings: vectorSettings),
         .target(name: "MambaAudioML", dependencies: ["MambaTraining", "MambaAudio", "MambaTokenizers", "MambaBackbone"],
                 swiftSettings: vectorSettings),
+        .target(name: "MambaGenomicsML",
+                dependencies: ["MambaTraining", "MambaGenomics", "MambaTokenizers", "MambaBackbone", "MambaTensor"],
+                swiftSettings: vectorSettings),
+        .target(name: "MambaReport", dependencies: ["MambaBackbone"]),
         .target(
             name: "MambaKit",
             dependencies: ["MambaTensor", "MambaAudio", "MambaGenomics", "MambaTokenizers", "MambaBackbone",
-                           "MambaTraining", "MambaAudioML"]),
+                           "MambaTraining", "MambaAudioML", "MambaGenomicsML", "MambaReport"]),
         .executableTarget(
             name: "mambakit",
             dependencies: ["MambaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -71,6 +77,10 @@ let package = Package(
         .testTarget(name: "MambaBackboneTests", dependencies: ["MambaBackbone", "_MambaTestSupport"]),
         .testTarget(name: "MambaTrainingTests", dependencies: ["MambaTraining", "_MambaTestSupport"]),
         .testTarget(name: "MambaAudioMLTests", dependencies: ["MambaAudioML", "_MambaTestSupport"]),
+        .testTarget(name: "MambaGenomicsMLTests", dependencies: ["MambaGenomicsML", "_MambaTestSupport"]),
+        .testTarget(name: "MambaReportTests",
+                    dependencies: ["MambaReport", "MambaTraining", "MambaAudio", "MambaAudioML", "CZlib",
+                                   "_MambaTestSupport"]),
         .testTarget(name: "MambaCLITests", dependencies: ["MambaKit", "_MambaTestSupport"]),
     ]
 )

@@ -263,10 +263,10 @@ public final class AudioClassifier: Trainable {
         let s = frontEnd.settings
         let front = try SafeTensorsFile(contentsOf: directory.appendingPathComponent(AudioModelKeys.frontEndFile))
         try withExtendedLifetime(parameters) {
-            try front.readFloats("filters", into: parameters.pointer + s.filtersOffset, count: s.channels * s.taps)
-            try front.readFloats("projection.weight", into: parameters.pointer + s.projectionOffset,
+            try front.readFiniteFloats("filters", into: parameters.pointer + s.filtersOffset, count: s.channels * s.taps)
+            try front.readFiniteFloats("projection.weight", into: parameters.pointer + s.projectionOffset,
                                  count: s.outputs * s.channels)
-            try front.readFloats("projection.bias", into: parameters.pointer + s.biasOffset, count: s.outputs)
+            try front.readFiniteFloats("projection.bias", into: parameters.pointer + s.biasOffset, count: s.outputs)
         }
         let file = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
         try withExtendedLifetime(parameters) {

@@ -2,6 +2,9 @@
 // (μ = 255), a causal Mamba LM with a 256-token vocabulary predicts each code from the ones before it, trained on
 // random windows; evaluation is the negative log-likelihood in bits per sample over whole held-out recordings;
 // generation samples one code at a time through the O(1) recurrent step.
+// Any rate: the model records the rate it was trained at (config.json `sample_rate`, r0). Audio at rate r is scored
+// or generated with the backbone at ρ = r0 / r (MambaBackbone/TimeScale.swift): every Δ scaled by ρ and the conv1d
+// taps resampled from a kernel defined in time. ρ = 1 without rate scaling (the samples read as if at r0).
 import Foundation
 import MambaAudio
 import MambaBackbone
@@ -31,6 +34,13 @@ public struct CodedRecordings: Sendable {
     public var rate: Int
     /// Paths.
     public var paths: [String]
+
+    /// Codes already in memory (one array per recording, all at `rate` Hz).
+    public init(codes: [[Int32]], rate: Int, paths: [String]) {
+        self.codes = codes
+        self.rate = rate
+        self.paths = paths
+    }
 
     /// Reads every file of `dataset` (mono, at its own rate: all must share one rate) and mu-law codes it.
     public init(_ dataset: ClipDataset, tokenizer: MuLawTokenizer) throws {
@@ -141,6 +151,20 @@ public final class NextSampleModel: Trainable {
         return configuration
     }
 
+    /// The rate (Hz) the model was trained at (config.json `sample_rate`), nil for a model that does not record one.
+    public var trainedRate: Int? { model.configuration.sampleRate }
+
+    /// ρ = trained rate / `rate` with `rateScaling`, 1 without (or at the trained rate). Throws when the rate is not
+    /// positive, or when scaling is asked of a model that records no trained rate.
+    public func timeScale(forRate rate: Int, rateScaling: Bool = true) throws -> Double {
+        guard rate > 0 else { throw AudioModelError.input("expected a positive sample rate, found \(rate)") }
+        guard rateScaling else { return 1 }
+        guard let trained = trainedRate else {
+            throw AudioModelError.model("the model records no trained sample rate (config.json sample_rate), so audio at \(rate) Hz cannot be rate-scaled")
+        }
+        return Double(trained) / Double(rate)
+    }
+
     /// All parameters.
     public var parameters: Tensor { model.parameters }
     /// The layout's entries.
@@ -173,14 +197,22 @@ public final class NextSampleModel: Trainable {
 
     /// Bits per sample (base-2 NLL) of held-out recordings: each recording is scored in pieces of `segment` codes
     /// (whole when shorter), every code after a piece's first predicted from all codes before it in the piece.
-    /// Returns (total bits, predicted samples).
-    public func bits(_ recordings: CodedRecordings, segment: Int = 131_072) throws -> (bits: Double, samples: Int) {
+    /// Returns (total bits, predicted samples). `timeScale`: ρ = trained rate / the recordings' rate (1: as trained).
+    /// `horizon`: score the code `horizon` samples ahead instead of the next one (targets x[t + horizon] for the logits
+    /// at t); with rate scaling, horizon = trained-rate period / input period (2 for an 8 kHz model on 16 kHz audio)
+    /// asks for the model's own prediction time, the same span of time as one sample at the trained rate.
+    public func bits(_ recordings: CodedRecordings, segment: Int = 131_072, timeScale: Double = 1,
+                     horizon: Int = 1) throws -> (bits: Double, samples: Int) {
+        guard horizon >= 1 else { throw AudioModelError.settings("expected a horizon of at least 1 sample, found \(horizon)") }
         var nats = 0.0, count = 0
         for codes in recordings.codes {
             for start in stride(from: 0, to: codes.count, by: segment) {
                 let piece = Array(codes[start..<min(codes.count, start + segment)])
-                guard piece.count >= 2 else { continue }
-                let r = try model.loss(try TokenBatch(sequences: [piece], padding: 0), objective: .nextToken)
+                guard piece.count > horizon else { continue }
+                let objective: TrainingObjective = horizon == 1 ? .nextToken
+                    : .tokenTargets(targets: piece.indices.map { $0 + horizon < piece.count ? piece[$0 + horizon] : -1 })
+                let r = try model.loss(try TokenBatch(sequences: [piece], padding: 0), objective: objective,
+                                       timeScale: timeScale)
                 nats += r.loss * Double(r.count)
                 count += r.count
             }
@@ -189,11 +221,13 @@ public final class NextSampleModel: Trainable {
     }
 
     /// Generates `count` codes after `prompt` (at least one code) through the recurrent step, sampling from
-    /// softmax(logits / temperature) (temperature 0: argmax).
-    public func generate(prompt: [Int32], count: Int, temperature: Double, seed: UInt64) throws -> [Int32] {
+    /// softmax(logits / temperature) (temperature 0: argmax). `timeScale`: ρ = trained rate / the output rate (the
+    /// prompt is at the output rate).
+    public func generate(prompt: [Int32], count: Int, temperature: Double, seed: UInt64,
+                         timeScale: Double = 1) throws -> [Int32] {
         guard !prompt.isEmpty else { throw AudioModelError.input("expected a prompt of at least one code") }
         var generator = Xoshiro256StarStar(seed: seed)
-        let (output, state) = try model.prefill(try TokenBatch(sequences: [prompt], padding: 0))
+        let (output, state) = try model.prefill(try TokenBatch(sequences: [prompt], padding: 0), timeScale: timeScale)
         let v = model.configuration.paddedVocabSize
         var logits = Array(output.logits.array[((prompt.count - 1) * v)..<(prompt.count * v)])
         var out: [Int32] = []

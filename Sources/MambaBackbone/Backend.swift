@@ -37,7 +37,7 @@ public protocol MambaBackend: Sendable {
     func selectiveScan(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                        A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                        D: UnsafePointer<Float>, z: UnsafePointer<Float>, deltaBias: UnsafePointer<Float>,
-                       lengths: UnsafePointer<Int32>, initialState: UnsafePointer<Float>?,
+                       deltaScale: Float, lengths: UnsafePointer<Int32>, initialState: UnsafePointer<Float>?,
                        y: UnsafeMutablePointer<Float>, finalState: UnsafeMutablePointer<Float>)
     /// `S4DScan.forward` (time-invariant) with the z gate; delta already positive.
     func timeInvariantScan(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
@@ -49,7 +49,7 @@ public protocol MambaBackend: Sendable {
     func selectiveScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                            A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                            D: UnsafePointer<Float>, z: UnsafePointer<Float>, deltaBias: UnsafePointer<Float>,
-                           h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>)
+                           deltaScale: Float, h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>)
     /// `S4DScan.step`: one position of every sequence, state h updated in place.
     func timeInvariantScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
                                delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
@@ -59,6 +59,11 @@ public protocol MambaBackend: Sendable {
     func negativeExp(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int)
     /// output = softplus(input) (S4D's Δ from dt_bias).
     func softplus(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int)
+    /// buffer ·= factor (S4D's Δ, and its gradient, at a time scale ρ ≠ 1).
+    func scale(_ buffer: UnsafeMutablePointer<Float>, by factor: Float, count: Int)
+    /// `CausalConv1d.resample`: the convolution's taps at the input rate of `timeScale` {channels, J}.
+    func resampleConvolution(weight: UnsafePointer<Float>, channels: Int, timeScale: TimeScale,
+                             into resampled: UnsafeMutablePointer<Float>)
     /// Plain copy of `count` floats.
     func copy(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int)
     /// `SequenceOps.copyColumns`.
@@ -107,12 +112,14 @@ public protocol MambaBackend: Sendable {
     func selectiveScanTraining(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                                A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                                D: UnsafePointer<Float>, z: UnsafePointer<Float>, deltaBias: UnsafePointer<Float>,
+                               deltaScale: Float,
                                lengths: UnsafePointer<Int32>, y: UnsafeMutablePointer<Float>, chunkLength: Int,
                                chunkStates: UnsafeMutablePointer<Float>)
     /// `SelectiveScan.backward` (dA, dD, ddeltaBias accumulated).
     func selectiveScanBackward(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                                A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                                D: UnsafePointer<Float>, z: UnsafePointer<Float>, deltaBias: UnsafePointer<Float>,
+                               deltaScale: Float,
                                lengths: UnsafePointer<Int32>, chunkStates: UnsafePointer<Float>, chunkLength: Int,
                                dy: UnsafePointer<Float>, du: UnsafeMutablePointer<Float>,
                                ddelta: UnsafeMutablePointer<Float>, dA: UnsafeMutablePointer<Float>,
@@ -134,6 +141,10 @@ public protocol MambaBackend: Sendable {
                                    dA: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>,
                                    dC: UnsafeMutablePointer<Float>, dD: UnsafeMutablePointer<Float>,
                                    dz: UnsafeMutablePointer<Float>)
+    /// `CausalConv1d.resampleBackward`: dWeight {channels, K} += the adjoint of the resampling applied to dResampled
+    /// {channels, J}.
+    func resampleConvolutionBackward(dResampled: UnsafePointer<Float>, channels: Int, timeScale: TimeScale,
+                                     into dWeight: UnsafeMutablePointer<Float>)
     /// The backward of `negativeExp` given its output A = −exp(A_log): dInput += dOutput · A.
     func negativeExpBackward(output: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
                              into dInput: UnsafeMutablePointer<Float>, count: Int)
@@ -197,10 +208,10 @@ public struct CPUBackend: MambaBackend {
     public func selectiveScan(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                               A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                               D: UnsafePointer<Float>, z: UnsafePointer<Float>, deltaBias: UnsafePointer<Float>,
-                              lengths: UnsafePointer<Int32>, initialState: UnsafePointer<Float>?,
+                              deltaScale: Float, lengths: UnsafePointer<Int32>, initialState: UnsafePointer<Float>?,
                               y: UnsafeMutablePointer<Float>, finalState: UnsafeMutablePointer<Float>) {
         SelectiveScan.forward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
-                              deltaSoftplus: true, deltaScale: 1, lengths: lengths, initialState: initialState,
+                              deltaSoftplus: true, deltaScale: deltaScale, lengths: lengths, initialState: initialState,
                               y: y, finalState: finalState)
     }
     /// `S4DScan.forward`.
@@ -216,10 +227,10 @@ public struct CPUBackend: MambaBackend {
     public func selectiveScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
                                   delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
                                   C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
-                                  deltaBias: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                                  deltaBias: UnsafePointer<Float>, deltaScale: Float, h: UnsafeMutablePointer<Float>,
                                   y: UnsafeMutablePointer<Float>) {
         SelectiveScan.step(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A, B: B, C: C, D: D,
-                           z: z, deltaBias: deltaBias, deltaSoftplus: true, deltaScale: 1, h: h, y: y)
+                           z: z, deltaBias: deltaBias, deltaSoftplus: true, deltaScale: deltaScale, h: h, y: y)
     }
     /// `S4DScan.step`.
     public func timeInvariantScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
@@ -237,6 +248,15 @@ public struct CPUBackend: MambaBackend {
     /// softplus(input).
     public func softplus(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
         VectorMath.softplus(input, into: output, count: count)
+    }
+    /// buffer ·= factor.
+    public func scale(_ buffer: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+        for i in 0..<count { buffer[i] *= factor }
+    }
+    /// `CausalConv1d.resample`.
+    public func resampleConvolution(weight: UnsafePointer<Float>, channels: Int, timeScale: TimeScale,
+                                    into resampled: UnsafeMutablePointer<Float>) {
+        CausalConv1d.resample(weight: weight, channels: channels, timeScale: timeScale, into: resampled)
     }
     /// memcpy.
     public func copy(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
@@ -319,25 +339,25 @@ public struct CPUBackend: MambaBackend {
     public func selectiveScanTraining(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                                       A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                                       D: UnsafePointer<Float>, z: UnsafePointer<Float>,
-                                      deltaBias: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                      deltaBias: UnsafePointer<Float>, deltaScale: Float, lengths: UnsafePointer<Int32>,
                                       y: UnsafeMutablePointer<Float>, chunkLength: Int,
                                       chunkStates: UnsafeMutablePointer<Float>) {
         SelectiveScan.forward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
-                              deltaSoftplus: true, deltaScale: 1, lengths: lengths, initialState: nil, y: y,
+                              deltaSoftplus: true, deltaScale: deltaScale, lengths: lengths, initialState: nil, y: y,
                               finalState: nil, chunkLength: chunkLength, chunkStates: chunkStates)
     }
     /// `SelectiveScan.backward`.
     public func selectiveScanBackward(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                                       A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                                       D: UnsafePointer<Float>, z: UnsafePointer<Float>,
-                                      deltaBias: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                      deltaBias: UnsafePointer<Float>, deltaScale: Float, lengths: UnsafePointer<Int32>,
                                       chunkStates: UnsafePointer<Float>, chunkLength: Int, dy: UnsafePointer<Float>,
                                       du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>,
                                       dA: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>,
                                       dC: UnsafeMutablePointer<Float>, dD: UnsafeMutablePointer<Float>,
                                       dz: UnsafeMutablePointer<Float>, ddeltaBias: UnsafeMutablePointer<Float>) {
         SelectiveScan.backward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
-                               deltaSoftplus: true, deltaScale: 1, lengths: lengths, initialState: nil,
+                               deltaSoftplus: true, deltaScale: deltaScale, lengths: lengths, initialState: nil,
                                chunkStates: chunkStates, chunkLength: chunkLength, dy: dy, du: du, ddelta: ddelta,
                                dA: dA, dB: dB, dC: dC, dD: dD, dz: dz, ddeltaBias: ddeltaBias, dInitialState: nil)
     }
@@ -364,6 +384,12 @@ public struct CPUBackend: MambaBackend {
         S4DScan.backward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths, initialState: nil,
                          chunkStates: chunkStates, chunkLength: chunkLength, dy: dy, du: du, ddelta: ddelta, dA: dA,
                          dB: dB, dC: dC, dD: dD, dz: dz, dInitialState: nil)
+    }
+    /// `CausalConv1d.resampleBackward`.
+    public func resampleConvolutionBackward(dResampled: UnsafePointer<Float>, channels: Int, timeScale: TimeScale,
+                                            into dWeight: UnsafeMutablePointer<Float>) {
+        CausalConv1d.resampleBackward(dResampled: dResampled, channels: channels, timeScale: timeScale,
+                                      into: dWeight)
     }
     /// dInput += dOutput · output (d(−exp(x))/dx = −exp(x), the output itself).
     public func negativeExpBackward(output: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,

@@ -265,8 +265,8 @@ public struct MambaConfiguration: Codable, Equatable, Sendable {
     public static func load(from url: URL) throws -> MambaConfiguration {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw ConfigurationError(key: "(file)", expected: "a readable config.json",
-                                     found: "\(error.localizedDescription)", file: url.path)
+            let found = FileManager.default.fileExists(atPath: url.path) ? error.localizedDescription : "no such file"
+            throw ConfigurationError(key: "(file)", expected: "a readable config.json", found: found, file: url.path)
         }
         let object: JSONValue
         do { object = try JSONDecoder().decode(JSONValue.self, from: data) } catch {

@@ -78,14 +78,18 @@ public struct TrainingOptions: Sendable {
     public var scanChunkLength: Int? = nil
     /// Rows (positions) per block of the LM head: its logits {rows, V} exist for one block at a time.
     public var headRows = 2048
+    /// ρ = trained rate / input rate of the batch (TimeScale.swift; 1 = the plain pass): the loss and gradients of
+    /// the model run at that time scale, down to the learned convolution taps through their resampling.
+    public var timeScale: Double = 1
 
     /// Default options.
     public init(activations: Activations = .automatic, saveLimitBytes: Int = 1 << 30, scanChunkLength: Int? = nil,
-                headRows: Int = 2048) {
+                headRows: Int = 2048, timeScale: Double = 1) {
         self.activations = activations
         self.saveLimitBytes = saveLimitBytes
         self.scanChunkLength = scanChunkLength
         self.headRows = headRows
+        self.timeScale = timeScale
     }
 }
 
@@ -198,12 +202,13 @@ extension MambaModel {
 
     // MARK: - Loss only
 
-    /// The mean loss of `batch` under `objective`, forward only (the inference pass, chunked: validation).
-    public func loss(_ batch: TokenBatch, objective: TrainingObjective) throws -> LossResult {
+    /// The mean loss of `batch` under `objective`, forward only (the inference pass, chunked: validation), at
+    /// ρ = `timeScale` (trained rate / input rate; 1 = the plain pass).
+    public func loss(_ batch: TokenBatch, objective: TrainingObjective, timeScale: Double = 1) throws -> LossResult {
         _ = try checkedIDs(batch)
         let targets = try trainingTargets(batch, objective)
         guard targets.contains(where: { $0 >= 0 }) else { return LossResult(loss: 0, count: 0, correct: 0) }
-        let output = try forward(batch)
+        let output = try forward(batch, options: ForwardOptions(timeScale: timeScale))
         let logits = output.logits
         let classes = configuration.numOutputs
         let result = withExtendedLifetime(logits) {
@@ -258,6 +263,7 @@ extension MambaModel {
         let targets = try trainingTargets(batch, objective)
         let count = targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         guard count > 0 else { return LossResult(loss: 0, count: 0, correct: 0) }
+        let (_, timeScale) = try resolveTimeScale(options.timeScale)
 
         let b = batch.batch, l = batch.length, d = dims.model, rows = b * l
         let layers = configuration.numHiddenLayers
@@ -322,7 +328,7 @@ extension MambaModel {
         }
 
         var result = CrossEntropy.Result()
-        withExtendedLifetime(buffers) {
+        withExtendedLifetime((buffers, timeScale?.storage)) {
             // MARK: Forward
             if let inputEmbeddings {
                 backend.copy(inputEmbeddings, into: stream(0), count: rows * d)
@@ -337,12 +343,13 @@ extension MambaModel {
                 normalize(index)
                 backend.copy(stream(index), into: stream(index + 1), count: rows * d)
                 MambaMixer.trainingForward(backend: backend, dims: dims, parameters: p, offsets: layer.mixer,
-                                           lengths: lengths, xn: xn, activations: activations(index, 0), out: mixed)
+                                           lengths: lengths, xn: xn, activations: activations(index, 0), out: mixed,
+                                           timeScale: timeScale)
                 backend.addRows(mixed, bias: nil, into: stream(index + 1), rows: .contiguous(rows), dim: d)
                 if let reverseMixer = layer.reverseMixer {
                     MambaMixer.trainingForward(backend: backend, dims: dims, parameters: p, offsets: reverseMixer,
                                                lengths: lengths, xn: xnReverse, activations: activations(index, 1),
-                                               out: mixedReverse)
+                                               out: mixedReverse, timeScale: timeScale)
                     backend.reverseValid(mixedReverse, sequences: b, length: l, dim: d, lengths: lengths,
                                          zeroPadding: true)
                     backend.addRows(mixedReverse, bias: nil, into: stream(index + 1), rows: .contiguous(rows), dim: d)
@@ -426,17 +433,18 @@ extension MambaModel {
                     if recompute {
                         MambaMixer.trainingForward(backend: backend, dims: dims, parameters: p, offsets: layer.mixer,
                                                    lengths: lengths, xn: xn, activations: activations(index, 0),
-                                                   out: nil)
+                                                   out: nil, timeScale: timeScale)
                     }
                     MambaMixer.backward(backend: backend, dims: dims, parameters: p, offsets: layer.mixer,
                                         lengths: lengths, xn: xn, activations: activations(index, 0),
                                         dOut: dH, workspace: gradientWorkspace, gradients: dp, dxn: dxn,
-                                        accumulateInput: false)
+                                        accumulateInput: false, timeScale: timeScale)
                     if let reverseMixer = layer.reverseMixer {
                         if recompute {
                             MambaMixer.trainingForward(backend: backend, dims: dims, parameters: p,
                                                        offsets: reverseMixer, lengths: lengths, xn: xnReverse,
-                                                       activations: activations(index, 1), out: nil)
+                                                       activations: activations(index, 1), out: nil,
+                                                       timeScale: timeScale)
                         }
                         // reverseValid with zero padding is its own adjoint.
                         backend.copy(dH, into: dOutReverse, count: rows * d)
@@ -445,7 +453,7 @@ extension MambaModel {
                         MambaMixer.backward(backend: backend, dims: dims, parameters: p, offsets: reverseMixer,
                                             lengths: lengths, xn: xnReverse, activations: activations(index, 1),
                                             dOut: dOutReverse, workspace: gradientWorkspace, gradients: dp,
-                                            dxn: dxnReverse, accumulateInput: false)
+                                            dxn: dxnReverse, accumulateInput: false, timeScale: timeScale)
                         backend.reverseValid(dxnReverse, sequences: b, length: l, dim: d, lengths: lengths,
                                              zeroPadding: true)
                         backend.addRows(dxnReverse, bias: nil, into: dxn, rows: .contiguous(rows), dim: d)

@@ -33,6 +33,9 @@
 //   returning the state. Bidirectional models cannot step (the reverse direction needs the whole sequence).
 // - Padding: embeddings of padded positions are zero, the scans leave the state untouched there, the convolution is
 //   causal, and outputs (hidden states, logits) at padded positions are set to zero.
+// - Time scale: every pass (forward, prefill, step, lossAndGradients, loss) can run at ρ = trained rate / input rate
+//   (TimeScale.swift): Δ ·= ρ in every layer and conv1d uses taps resampled from a kernel defined in time. At ρ = 1
+//   (the default) nothing is resampled or scaled: the pass is the plain Mamba block, bit for bit.
 import Foundation
 import MambaTensor
 import Synchronization
@@ -46,12 +49,17 @@ public struct ForwardOptions: Sendable {
     public var returnState = false
     /// The target number of rows (b · l_chunk) per chunk; the scratch memory is proportional to it.
     public var chunkRows = 4096
+    /// ρ = trained rate / input rate (TimeScale.swift): Δ is scaled by ρ and the convolution resampled; 1 = the
+    /// plain pass. Positive and finite.
+    public var timeScale: Double = 1
 
     /// Default options.
-    public init(outputHiddenStates: Bool = false, returnState: Bool = false, chunkRows: Int = 4096) {
+    public init(outputHiddenStates: Bool = false, returnState: Bool = false, chunkRows: Int = 4096,
+                timeScale: Double = 1) {
         self.outputHiddenStates = outputHiddenStates
         self.returnState = returnState
         self.chunkRows = chunkRows
+        self.timeScale = timeScale
     }
 }
 
@@ -131,6 +139,18 @@ public final class MambaModel: @unchecked Sendable {
         RecurrentState(batch: batch, layers: configuration.numHiddenLayers, dims: dims, backend: backend)
     }
 
+    /// A zero recurrent state for `batch` sequences whose steps run at ρ = `timeScale` (trained rate / input rate).
+    public func makeRecurrentState(batch: Int, timeScale: Double) throws -> RecurrentState {
+        RecurrentState(batch: batch, layers: configuration.numHiddenLayers, dims: dims,
+                       timeScale: try TimeScale(ratio: timeScale, trainedKernel: dims.kernel), backend: backend)
+    }
+
+    /// The time scale ρ = `ratio` of this model and, when ρ ≠ 1, the mixers' scratch for it.
+    func resolveTimeScale(_ ratio: Double) throws -> (TimeScale, MixerTimeScale?) {
+        let timeScale = try TimeScale(ratio: ratio, trainedKernel: dims.kernel)
+        return (timeScale, timeScale.isIdentity ? nil : MixerTimeScale(timeScale, dims: dims, backend: backend))
+    }
+
     /// Refuses, before allocating, a buffer of more floats than the machine has memory for.
     static func requireMemory(floats: Int, for purpose: String) throws {
         let (bytes, overflow) = floats.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
@@ -172,6 +192,7 @@ public final class MambaModel: @unchecked Sendable {
     func forward(_ batch: TokenBatch, inputEmbeddings: UnsafePointer<Float>?,
                  options: ForwardOptions) throws -> MambaOutput {
         let maskedIDs = try checkedIDs(batch)
+        let (timeScale, mixerTimeScale) = try resolveTimeScale(options.timeScale)
         let b = batch.batch, l = batch.length, d = dims.model
         let rows = b * l
         // The residual stream and the outputs: refuse before allocating what cannot fit.
@@ -199,10 +220,11 @@ public final class MambaModel: @unchecked Sendable {
         let chunk = max(1, min(l, options.chunkRows / b))
         let workspace = takeWorkspace(sequences: b, capacity: b * chunk)
         defer { workspaceCache.withLock { $0 = workspace } }
-        let state = makeRecurrentState(batch: b)
+        let state = RecurrentState(batch: b, layers: configuration.numHiddenLayers, dims: dims, timeScale: timeScale,
+                                   backend: backend)
         let reverseStream = configuration.bidirectional ? backend.makeBuffer(rows * d) : nil
         let reverseState = configuration.bidirectional
-            ? RecurrentState(batch: b, layers: 1, dims: dims, backend: backend) : nil
+            ? RecurrentState(batch: b, layers: 1, dims: dims, timeScale: timeScale, backend: backend) : nil
         var hiddenStates: [Tensor] = []
         let epsilon = Float(configuration.layerNormEpsilon)
 
@@ -210,7 +232,8 @@ public final class MambaModel: @unchecked Sendable {
         /// workspace.out.
         func runChunks(_ offsets: MixerOffsets, window: UnsafeMutablePointer<Float>, ssm: UnsafeMutablePointer<Float>,
                        fill: (RowMap) -> Void, drain: (RowMap) -> Void) {
-            MambaMixer.prepare(backend: backend, dims: dims, parameters: p, offsets: offsets, workspace: workspace)
+            MambaMixer.prepare(backend: backend, dims: dims, parameters: p, offsets: offsets, workspace: workspace,
+                               timeScale: mixerTimeScale)
             for start in stride(from: 0, to: l, by: chunk) {
                 let count = min(chunk, l - start)
                 let map = RowMap(sequences: b, rowsPerSequence: count, sequenceStride: l, start: start)
@@ -218,12 +241,12 @@ public final class MambaModel: @unchecked Sendable {
                 fill(map)
                 MambaMixer.forward(backend: backend, dims: dims, parameters: p, offsets: offsets, sequences: b,
                                    length: count, valid: valid, convWindow: window, ssmState: ssm,
-                                   workspace: workspace)
+                                   workspace: workspace, timeScale: mixerTimeScale)
                 drain(map)
             }
         }
 
-        withExtendedLifetime((h, workspace.storage, state, reverseStream, reverseState)) {
+        withExtendedLifetime((h, workspace.storage, state, reverseStream, reverseState, mixerTimeScale?.storage)) {
             for (index, layer) in layout.layers.enumerated() {
                 let norm = p + layer.norm
                 if let reverseStream {
@@ -308,11 +331,12 @@ public final class MambaModel: @unchecked Sendable {
     }
 
     /// The full pass that also returns the recurrent state after each sequence's last valid token, ready for `step`.
-    public func prefill(_ batch: TokenBatch) throws -> (output: MambaOutput, state: RecurrentState) {
+    /// `timeScale`: ρ = trained rate / input rate of the prompt; the state keeps it for its steps.
+    public func prefill(_ batch: TokenBatch, timeScale: Double = 1) throws -> (output: MambaOutput, state: RecurrentState) {
         guard !configuration.bidirectional else {
             throw ModelInputError("a bidirectional model has no recurrent state: its reverse direction needs the whole sequence")
         }
-        var options = ForwardOptions()
+        var options = ForwardOptions(timeScale: timeScale)
         options.returnState = true
         let output = try forward(batch, options: options)
         return (output, output.state!)
@@ -320,7 +344,8 @@ public final class MambaModel: @unchecked Sendable {
 
     // MARK: - Recurrent step
 
-    /// One token per sequence, in O(1) time and memory: advances `state` and returns the next-token logits.
+    /// One token per sequence, in O(1) time and memory: advances `state` and returns the next-token logits. The step
+    /// runs at the state's time scale (`prefill(_:timeScale:)`, `makeRecurrentState(batch:timeScale:)`).
     public func step(_ tokens: [Int32], state: RecurrentState) throws -> StepOutput {
         guard !configuration.bidirectional else {
             throw ModelInputError("a bidirectional model cannot step: its reverse direction needs the whole sequence")
@@ -329,7 +354,7 @@ public final class MambaModel: @unchecked Sendable {
             throw ModelInputError("step needs a causal LM head, the model has a \(configuration.headType.rawValue) head")
         }
         guard state.layers == configuration.numHiddenLayers, state.convWindows.shape.last == dims.inner,
-              state.ssmStates.shape.last == dims.state else {
+              state.ssmStates.shape.last == dims.state, state.timeScale.trainedKernel == dims.kernel else {
             throw ModelInputError("the recurrent state was made for another model")
         }
         let b = state.batch, d = dims.model, v = configuration.paddedVocabSize
@@ -339,7 +364,7 @@ public final class MambaModel: @unchecked Sendable {
         for (i, id) in tokens.enumerated() where id < 0 || Int(id) >= v {
             throw ModelInputError("sequence \(i), step \(state.positions[i]): token id \(id) is outside 0..<\(v)")
         }
-        let ws = state.stepWorkspace ?? StepWorkspace(batch: b, dims: dims, backend: backend)
+        let ws = state.stepWorkspace ?? StepWorkspace(batch: b, dims: dims, timeScale: state.timeScale, backend: backend)
         state.stepWorkspace = ws
         let p = UnsafePointer(parameters.pointer)
         let epsilon = Float(configuration.layerNormEpsilon)
@@ -353,10 +378,10 @@ public final class MambaModel: @unchecked Sendable {
                 backend.rmsNorm(input: hidden, rows: .contiguous(b), dim: d, weight: p + layer.norm, epsilon: epsilon,
                                 output: ws.mixer.xn, rstd: nil)
                 MambaMixer.prepare(backend: backend, dims: dims, parameters: p, offsets: layer.mixer,
-                                   workspace: ws.mixer)
+                                   workspace: ws.mixer, timeScale: ws.timeScale)
                 MambaMixer.forward(backend: backend, dims: dims, parameters: p, offsets: layer.mixer, sequences: b,
                                    length: 1, valid: ws.valid, convWindow: state.window(index),
-                                   ssmState: state.ssm(index), workspace: ws.mixer)
+                                   ssmState: state.ssm(index), workspace: ws.mixer, timeScale: ws.timeScale)
                 backend.addRows(ws.mixer.out, bias: nil, into: hidden, rows: .contiguous(b), dim: d)
             }
             backend.rmsNorm(input: hidden, rows: .contiguous(b), dim: d, weight: p + layout.normF, epsilon: epsilon,

@@ -104,10 +104,11 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
     public func selectiveScan(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                               A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                               D: UnsafePointer<Float>, z: UnsafePointer<Float>, deltaBias: UnsafePointer<Float>,
-                              lengths: UnsafePointer<Int32>, initialState: UnsafePointer<Float>?,
+                              deltaScale: Float, lengths: UnsafePointer<Int32>, initialState: UnsafePointer<Float>?,
                               y: UnsafeMutablePointer<Float>, finalState: UnsafeMutablePointer<Float>) {
         time("selectiveScan") {
             base.selectiveScan(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
+                               deltaScale: deltaScale,
                                lengths: lengths, initialState: initialState, y: y, finalState: finalState)
         }
     }
@@ -126,11 +127,11 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
     public func selectiveScanStep(batch: Int, channels: Int, state: Int, u: UnsafePointer<Float>,
                                   delta: UnsafePointer<Float>, A: UnsafePointer<Float>, B: UnsafePointer<Float>,
                                   C: UnsafePointer<Float>, D: UnsafePointer<Float>, z: UnsafePointer<Float>,
-                                  deltaBias: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                                  deltaBias: UnsafePointer<Float>, deltaScale: Float, h: UnsafeMutablePointer<Float>,
                                   y: UnsafeMutablePointer<Float>) {
         time("selectiveScanStep") {
             base.selectiveScanStep(batch: batch, channels: channels, state: state, u: u, delta: delta, A: A, B: B,
-                                   C: C, D: D, z: z, deltaBias: deltaBias, h: h, y: y)
+                                   C: C, D: D, z: z, deltaBias: deltaBias, deltaScale: deltaScale, h: h, y: y)
         }
     }
     /// `base.timeInvariantScanStep`, timed.
@@ -150,6 +151,17 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
     /// `base.softplus`, timed.
     public func softplus(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
         time("softplus") { base.softplus(input, into: output, count: count) }
+    }
+    /// `base.scale`, timed.
+    public func scale(_ buffer: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+        time("scale") { base.scale(buffer, by: factor, count: count) }
+    }
+    /// `base.resampleConvolution`, timed.
+    public func resampleConvolution(weight: UnsafePointer<Float>, channels: Int, timeScale: TimeScale,
+                                    into resampled: UnsafeMutablePointer<Float>) {
+        time("resampleConvolution") {
+            base.resampleConvolution(weight: weight, channels: channels, timeScale: timeScale, into: resampled)
+        }
     }
     /// `base.copy`, timed.
     public func copy(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
@@ -244,11 +256,12 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
     public func selectiveScanTraining(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                                       A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                                       D: UnsafePointer<Float>, z: UnsafePointer<Float>,
-                                      deltaBias: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                      deltaBias: UnsafePointer<Float>, deltaScale: Float, lengths: UnsafePointer<Int32>,
                                       y: UnsafeMutablePointer<Float>, chunkLength: Int,
                                       chunkStates: UnsafeMutablePointer<Float>) {
         time("selectiveScanTraining") {
             base.selectiveScanTraining(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
+                                       deltaScale: deltaScale,
                                        lengths: lengths, y: y, chunkLength: chunkLength, chunkStates: chunkStates)
         }
     }
@@ -256,7 +269,7 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
     public func selectiveScanBackward(_ dims: ScanDimensions, u: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                                       A: UnsafePointer<Float>, B: UnsafePointer<Float>, C: UnsafePointer<Float>,
                                       D: UnsafePointer<Float>, z: UnsafePointer<Float>,
-                                      deltaBias: UnsafePointer<Float>, lengths: UnsafePointer<Int32>,
+                                      deltaBias: UnsafePointer<Float>, deltaScale: Float, lengths: UnsafePointer<Int32>,
                                       chunkStates: UnsafePointer<Float>, chunkLength: Int, dy: UnsafePointer<Float>,
                                       du: UnsafeMutablePointer<Float>, ddelta: UnsafeMutablePointer<Float>,
                                       dA: UnsafeMutablePointer<Float>, dB: UnsafeMutablePointer<Float>,
@@ -264,6 +277,7 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                                       dz: UnsafeMutablePointer<Float>, ddeltaBias: UnsafeMutablePointer<Float>) {
         time("selectiveScanBackward") {
             base.selectiveScanBackward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, deltaBias: deltaBias,
+                                       deltaScale: deltaScale,
                                        lengths: lengths, chunkStates: chunkStates, chunkLength: chunkLength, dy: dy,
                                        du: du, ddelta: ddelta, dA: dA, dB: dB, dC: dC, dD: dD, dz: dz,
                                        ddeltaBias: ddeltaBias)
@@ -295,6 +309,14 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
             base.timeInvariantScanBackward(dims, u: u, delta: delta, A: A, B: B, C: C, D: D, z: z, lengths: lengths,
                                            chunkStates: chunkStates, chunkLength: chunkLength, dy: dy, du: du,
                                            ddelta: ddelta, dA: dA, dB: dB, dC: dC, dD: dD, dz: dz)
+        }
+    }
+    /// `base.resampleConvolutionBackward`, timed.
+    public func resampleConvolutionBackward(dResampled: UnsafePointer<Float>, channels: Int, timeScale: TimeScale,
+                                            into dWeight: UnsafeMutablePointer<Float>) {
+        time("resampleConvolutionBackward") {
+            base.resampleConvolutionBackward(dResampled: dResampled, channels: channels, timeScale: timeScale,
+                                             into: dWeight)
         }
     }
     /// `base.negativeExpBackward`, timed.

@@ -1,6 +1,7 @@
 // The state of recurrent inference: per layer, the last k − 1 inputs of the convolution and the SSM state.
 // Its size is fixed (layers · b · d_inner · (k − 1 + n) floats), so each `MambaModel.step` costs O(1) time and memory
-// in the number of tokens already seen.
+// in the number of tokens already seen. A state belongs to one time scale ρ (TimeScale.swift): the input rate of the
+// prompt and of every step; k is then the J taps of the resampled convolution.
 import Foundation
 import MambaTensor
 
@@ -12,25 +13,31 @@ public final class RecurrentState: @unchecked Sendable {
     public let batch: Int
     /// The number of layers.
     public let layers: Int
-    /// Convolution windows, (layers, b, k − 1, d_inner): the last k − 1 inputs of each layer's convolution, oldest
+    /// Convolution windows, (layers, b, k − 1, d_inner) (k = timeScale.kernel): the last k − 1 inputs of each layer's convolution, oldest
     /// first (transformers keeps (b, d_inner, k) per layer; this layout keeps channels contiguous for SIMD).
     public let convWindows: Tensor
     /// SSM states, (layers, b, d_inner, n).
     public let ssmStates: Tensor
     /// Tokens seen by each sequence (the prompt's valid length, then one per step).
     public internal(set) var positions: [Int]
+    /// The time scale every step of this state runs at (ρ = 1: the trained rate).
+    public let timeScale: TimeScale
 
     let windowStride: Int
     let stateStride: Int
     var stepWorkspace: StepWorkspace?
 
-    /// A zero state (the state before any token) for `batch` sequences of a model with these dimensions.
-    init(batch: Int, layers: Int, dims: MixerDimensions, backend: any MambaBackend) {
+    /// A zero state (the state before any token) for `batch` sequences of a model with these dimensions, at
+    /// `timeScale` (default: ρ = 1).
+    init(batch: Int, layers: Int, dims: MixerDimensions, timeScale: TimeScale? = nil, backend: any MambaBackend) {
         self.batch = batch
         self.layers = layers
-        windowStride = batch * (dims.kernel - 1) * dims.inner
+        let timeScale = timeScale ?? .identity(trainedKernel: dims.kernel)
+        self.timeScale = timeScale
+        let kernel = timeScale.kernel
+        windowStride = batch * (kernel - 1) * dims.inner
         stateStride = batch * dims.inner * dims.state
-        convWindows = backend.makeBuffer(layers * windowStride).reshaped([layers, batch, dims.kernel - 1, dims.inner])
+        convWindows = backend.makeBuffer(layers * windowStride).reshaped([layers, batch, kernel - 1, dims.inner])
         ssmStates = backend.makeBuffer(layers * stateStride).reshaped([layers, batch, dims.inner, dims.state])
         positions = Array(repeating: 0, count: batch)
     }
@@ -43,12 +50,14 @@ public final class RecurrentState: @unchecked Sendable {
     /// An independent copy (e.g. to branch generation from one prompt).
     public func copy() -> RecurrentState {
         let other = RecurrentState(batch: batch, layers: layers, windowStride: windowStride, stateStride: stateStride,
-                                   convWindows: convWindows.copy(), ssmStates: ssmStates.copy())
+                                   convWindows: convWindows.copy(), ssmStates: ssmStates.copy(), timeScale: timeScale)
         other.positions = positions
         return other
     }
 
-    private init(batch: Int, layers: Int, windowStride: Int, stateStride: Int, convWindows: Tensor, ssmStates: Tensor) {
+    private init(batch: Int, layers: Int, windowStride: Int, stateStride: Int, convWindows: Tensor, ssmStates: Tensor,
+                 timeScale: TimeScale) {
+        self.timeScale = timeScale
         self.batch = batch
         self.layers = layers
         self.windowStride = windowStride
@@ -65,10 +74,13 @@ final class StepWorkspace {
     let mixer: MixerWorkspace
     let ids: UnsafeMutablePointer<Int32>
     let valid: UnsafeMutablePointer<Int32>
+    /// The resampled convolution taps at the state's time scale (nil at ρ = 1).
+    let timeScale: MixerTimeScale?
 
-    init(batch: Int, dims: MixerDimensions, backend: any MambaBackend) {
+    init(batch: Int, dims: MixerDimensions, timeScale: TimeScale, backend: any MambaBackend) {
         hidden = backend.makeBuffer(batch * dims.model)
         mixer = MixerWorkspace(dims: dims, sequences: batch, capacity: batch, backend: backend)
+        self.timeScale = timeScale.isIdentity ? nil : MixerTimeScale(timeScale, dims: dims, backend: backend)
         ids = .allocate(capacity: batch)
         valid = .allocate(capacity: batch)
         valid.initialize(repeating: 1, count: batch)

@@ -11,13 +11,15 @@ import Darwin
 #endif
 
 /// A file written under a temporary name beside `path` and renamed to `path` by `commit()`.
-final class AtomicOutputFile {
-    let path: String
-    let temporaryPath: String
+public final class AtomicOutputFile {
+    /// The final path.
+    public let path: String
+    /// The temporary file written until `commit()`.
+    public let temporaryPath: String
     private var fd: Int32
 
     /// Creates the temporary file `.NAME.tmp-RANDOM` in the folder of `path`.
-    init(path: String) throws(FASTAError) {
+    public init(path: String) throws(FASTAError) {
         self.path = path
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[...$0]) } ?? ""
@@ -44,7 +46,7 @@ final class AtomicOutputFile {
     deinit { discard() }
 
     /// Writes all of `bytes`.
-    func write(_ bytes: UnsafeRawBufferPointer) throws(FASTAError) {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(FASTAError) {
         guard fd >= 0 else { throw .writeFailed(file: path, reason: "the output was already closed") }
         var done = 0
         while done < bytes.count {
@@ -58,7 +60,7 @@ final class AtomicOutputFile {
     }
 
     /// Flushes to the disk and renames the temporary file to `path`.
-    func commit() throws(FASTAError) {
+    public func commit() throws(FASTAError) {
         guard fd >= 0 else { throw .writeFailed(file: path, reason: "the output was already closed") }
         // fsync before rename: otherwise a crash can leave `path` renamed but empty on some file systems.
         if fsync(fd) != 0 && errno != EINVAL {
@@ -79,11 +81,22 @@ final class AtomicOutputFile {
     }
 
     /// Closes and removes the temporary file; `path` is left as it was. Idempotent.
-    func discard() {
+    public func discard() {
         guard fd >= 0 else { return }
         close(fd)
         fd = -1
         unlink(temporaryPath)
+    }
+}
+
+extension AtomicOutputFile {
+    /// Writes the UTF-8 bytes of `text`.
+    public func write(_ text: String) throws(FASTAError) {
+        let bytes = Array(text.utf8)
+        let pointer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+        defer { pointer.deallocate() }
+        pointer.copyBytes(from: bytes)
+        try write(UnsafeRawBufferPointer(rebasing: pointer[0..<bytes.count]))
     }
 }
 

@@ -350,8 +350,8 @@ public final class AdamW: @unchecked Sendable {
         v.fill(0)
         try withExtendedLifetime((m, v)) {
             for span in spans {
-                try file.readFloats("exp_avg.\(span.name)", into: m.pointer + span.offset, count: span.count)
-                try file.readFloats("exp_avg_sq.\(span.name)", into: v.pointer + span.offset, count: span.count)
+                try file.readFiniteFloats("exp_avg.\(span.name)", into: m.pointer + span.offset, count: span.count)
+                try file.readFiniteFloats("exp_avg_sq.\(span.name)", into: v.pointer + span.offset, count: span.count)
             }
         }
         step = savedStep

@@ -47,6 +47,9 @@ public struct TokenCorpus: Sendable {
                 }
                 try corpus.append(tokens, name: record.id)
             }
+            if reader.recordsRead == 0 {
+                throw TrainingError.data("\(path): no FASTA records (expected at least one '>' header line)")
+            }
         }
         return corpus
     }

@@ -71,7 +71,15 @@ public struct TrainerOptions: Sendable, Equatable, Codable {
             differences.append("accumulation \(saved.accumulation) vs \(accumulation)")
         }
         if saved.optimizer != optimizer { differences.append("optimizer \(saved.optimizer) vs \(optimizer)") }
-        if saved.schedule != schedule { differences.append("schedule \(saved.schedule) vs \(schedule)") }
+        // A constant schedule's total does not change any rate, so a constant-rate run may be extended.
+        var savedSchedule = saved.schedule, currentSchedule = schedule
+        if savedSchedule.decay == .constant, currentSchedule.decay == .constant {
+            savedSchedule.totalSteps = 0
+            currentSchedule.totalSteps = 0
+            savedSchedule.minimum = 0
+            currentSchedule.minimum = 0
+        }
+        if savedSchedule != currentSchedule { differences.append("schedule \(saved.schedule) vs \(schedule)") }
         if saved.maxGradientNorm != maxGradientNorm {
             differences.append("maximum gradient norm \(saved.maxGradientNorm.map { "\($0)" } ?? "none") vs \(maxGradientNorm.map { "\($0)" } ?? "none")")
         }

@@ -129,7 +129,7 @@ struct AudioTrainCommand: ParsableCommand {
         try model.saveModel(to: outURL)
         if let validation {
             let held = try CodedRecordings(ClipDataset(path: validation), tokenizer: tokenizer)
-            let (bits, count) = try model.bits(held)
+            let (bits, count) = try model.bits(held, timeScale: model.timeScale(forRate: held.rate))
             print(String(format: "validation: %.4f bits per sample (%d samples)", bits / Double(count), count))
         }
         print("model written to \(outURL.path)")
@@ -203,16 +203,22 @@ struct AudioEvalCommand: ParsableCommand {
         abstract: "Evaluate a classifier on labelled clips: accuracy, per-class accuracy, confusion matrix.",
         discussion: """
         Clips are taken at their own sample rate, never resampled; the model scales its front end to each clip's \
-        rate unless --no-rate-scaling (then every clip is treated as if at the trained rate, for comparison).
+        rate unless --no-rate-scaling (then every clip is treated as if at the trained rate, for comparison). \
+        For a next-sample (mu-law) model: bits per sample of the recordings (all at one rate r), with every Δ of \
+        the backbone scaled by ρ = trained rate / r and its conv1d resampled in time (ρ = 1 with --no-rate-scaling).
         """
     )
 
     @Option(help: "Model folder written by `mambakit train`.") var model: String
     @Option(help: "Labelled clips: a manifest (.tsv/.csv) or a folder of class folders.") var data: String
     @Flag(help: "Print one JSON object (accuracy, count, loss, per_class, confusion, labels).") var json = false
-    @Flag(name: .customLong("no-rate-scaling"), help: "Treat every clip as if at the trained rate.") var noRateScaling = false
+    @Flag(name: .customLong("no-rate-scaling"),
+          help: "Treat every clip as if at the trained rate (next-sample models: ρ = 1, Δ and conv1d unscaled).")
+    var noRateScaling = false
     @Flag(name: .customLong("normalize-peak"), help: "Scale every clip to a peak of 0.5.") var normalizePeak = false
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
+    @Option(help: "next-sample models: score the code this many samples ahead (default 1, the next sample; 2 asks an 8 kHz model on 16 kHz audio for its own prediction time, 125 µs).")
+    var horizon = 1
     @Option(name: .customLong("write-codes"),
             help: "next-sample models: also write each recording's mu-law codes as raw unsigned bytes into this folder (NAME.u8), e.g. for flac.")
     var writeCodes: String?
@@ -293,9 +299,7 @@ extension AudioEvalCommand {
     func evaluateNextSample(_ folder: URL) throws {
         let lm = try NextSampleModel(model: MambaModel.load(from: folder))
         let recordings = try CodedRecordings(ClipDataset(path: data), tokenizer: MuLawTokenizer(levels: 256))
-        if let trained = lm.model.configuration.sampleRate, trained != recordings.rate {
-            throw CommandFailure("\(data): recordings at \(recordings.rate) Hz, the next-sample model was trained at \(trained) Hz (this model kind has no rate scaling)")
-        }
+        let timeScale = try lm.timeScale(forRate: recordings.rate, rateScaling: !noRateScaling)
         if let writeCodes {
             let directory = URL(fileURLWithPath: writeCodes)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -309,20 +313,23 @@ extension AudioEvalCommand {
             }
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let (bits, count) = try lm.bits(recordings)
+        let (bits, count) = try lm.bits(recordings, timeScale: timeScale, horizon: horizon)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if json {
-            let object: [String: JSONValue] = [
+            var object: [String: JSONValue] = [
                 "bits_per_sample": .number(bits / Double(count)), "count": .integer(Int64(count)),
                 "recordings": .integer(Int64(recordings.codes.count)), "sample_rate": .integer(Int64(recordings.rate)),
-                "seconds": .number(seconds),
+                "seconds": .number(seconds), "rate_scaling": .bool(!noRateScaling), "time_scale": .number(timeScale),
+                "horizon": .integer(Int64(horizon)),
             ]
+            if let trained = lm.trainedRate { object["trained_rate"] = .integer(Int64(trained)) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self))
         } else {
-            print(String(format: "%.4f bits per sample over %d predicted samples of %d recordings at %d Hz (%.1f s)",
-                         bits / Double(count), count, recordings.codes.count, recordings.rate, seconds))
+            print(String(format: "%.4f bits per sample over %d predicted samples of %d recordings at %d Hz, time scale %.4f (rate scaling %@) (%.1f s)",
+                         bits / Double(count), count, recordings.codes.count, recordings.rate, timeScale,
+                         noRateScaling ? "off" : "on", seconds))
         }
     }
 }
@@ -332,11 +339,19 @@ struct AudioGenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate audio with a next-sample (mu-law) model through the O(1) recurrent step.",
-        discussion: "Prints the real-time factor (generation time / audio duration) on standard error."
+        discussion: """
+        Prints the real-time factor (generation time / audio duration) on standard error. --rate R generates at R Hz \
+        from a model trained at another rate: every Δ is scaled by ρ = trained rate / R and conv1d resampled in time \
+        (--no-rate-scaling: ρ = 1, the model's samples written as if at R Hz, for comparison).
+        """
     )
 
     @Option(help: "Model folder written by `mambakit train --task next-sample`.") var model: String
-    @Option(help: "Audio to continue (at the model's rate); default: one silent sample.") var prompt: String?
+    @Option(help: "Audio to continue, at the output rate; default: one silent sample.") var prompt: String?
+    @Option(help: "Output sample rate in Hz (typically 8000-48000); default: the prompt's rate, else the model's trained rate.")
+    var rate: Int?
+    @Flag(name: .customLong("no-rate-scaling"), help: "Run the model unscaled (ρ = 1) whatever the output rate.")
+    var noRateScaling = false
     @Option(help: "Seconds of audio to generate.") var seconds: Double
     @Option(help: "Sampling temperature (0: argmax).") var temperature = 1.0
     @Option(help: "Random seed.") var seed: UInt64 = 1
@@ -347,29 +362,37 @@ struct AudioGenerateCommand: ParsableCommand {
         try runReportingErrors {
             if let threads { Parallel.threadCount = max(1, threads) }
             let lm = try NextSampleModel(model: MambaModel.load(from: URL(fileURLWithPath: model)))
-            guard let rate = lm.model.configuration.sampleRate else {
+            guard let trained = lm.trainedRate else {
                 throw CommandFailure("\(model)/config.json: expected sample_rate (a next-sample audio model)")
             }
             guard seconds > 0, seconds.isFinite else { throw CommandFailure("--seconds: expected > 0, found \(seconds)") }
+            if let rate, !(1...1_000_000).contains(rate) {
+                throw CommandFailure("--rate: expected a sample rate in Hz between 1 and 1000000, found \(rate)")
+            }
             let tokenizer = try MuLawTokenizer(levels: 256)
             var codes: [Int32] = try tokenizer.encode([0])
+            var outputRate = rate ?? trained
             if let prompt {
                 let buffer = try AudioFileReader(path: prompt).read(channels: .mono)
-                guard buffer.sampleRate == rate else {
-                    throw CommandFailure("\(prompt): expected audio at the model's \(rate) Hz, found \(buffer.sampleRate) Hz (no resampling)")
+                if let rate, buffer.sampleRate != rate {
+                    throw CommandFailure("\(prompt): expected audio at --rate \(rate) Hz, found \(buffer.sampleRate) Hz (no resampling)")
                 }
+                outputRate = buffer.sampleRate
                 if buffer.frames > 0 { codes = try tokenizer.encode(buffer.samples) }
             }
+            let rate = outputRate
+            let timeScale = try lm.timeScale(forRate: rate, rateScaling: !noRateScaling)
             let count = Int((seconds * Double(rate)).rounded())
             let start = DispatchTime.now().uptimeNanoseconds
-            let generated = try lm.generate(prompt: codes, count: count, temperature: temperature, seed: seed)
+            let generated = try lm.generate(prompt: codes, count: count, temperature: temperature, seed: seed,
+                                            timeScale: timeScale)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let samples = try tokenizer.decode(generated)
             let writer = try AudioFileWriter(path: out, sampleRate: rate, channels: 1, format: .pcm16)
             try writer.write(samples)
             try writer.finish()
-            FileHandle.standardError.write(Data(String(format: "generated %.2f s at %d Hz in %.2f s: real-time factor %.3f (%.0f samples/s)\n",
-                                                       Double(count) / Double(rate), rate, elapsed,
+            FileHandle.standardError.write(Data(String(format: "generated %.2f s at %d Hz (model trained at %d Hz, time scale %.4f) in %.2f s: real-time factor %.3f (%.0f samples/s)\n",
+                                                       Double(count) / Double(rate), rate, trained, timeScale, elapsed,
                                                        elapsed / (Double(count) / Double(rate)), Double(count) / elapsed).utf8))
             print(out)
         }

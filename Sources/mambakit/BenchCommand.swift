@@ -61,7 +61,7 @@ struct BenchForward: ParsableCommand {
         let profiler = profile ? ProfilingBackend() : nil
         let model: MambaModel
         do { model = try MambaModel(configuration: configuration, seed: 1, backend: profiler ?? CPUBackend()) } catch {
-            throw ValidationError("\(error)")
+            throw commandFailure("bench forward", error)
         }
         var generator = Xoshiro256StarStar(seed: 2)
         let ids = (0..<(batch * length)).map { _ in Int32(generator.next() % UInt64(vocab)) }
@@ -209,7 +209,10 @@ struct BenchStep: ParsableCommand {
         let configuration = MambaConfiguration(vocabSize: vocab, hiddenSize: dModel, stateSize: dState,
                                                numHiddenLayers: layers, expand: expand)
         let profiler = profile ? ProfilingBackend() : nil
-        let model = try MambaModel(configuration: configuration, seed: 1, backend: profiler ?? CPUBackend())
+        let model: MambaModel
+        do { model = try MambaModel(configuration: configuration, seed: 1, backend: profiler ?? CPUBackend()) } catch {
+            throw commandFailure("bench step", error)
+        }
         var generator = Xoshiro256StarStar(seed: 3)
         func medianStep(after prompt: Int) throws -> Double {
             let ids = (0..<(batch * prompt)).map { _ in Int32(generator.next() % UInt64(vocab)) }
@@ -299,6 +302,7 @@ struct BenchTrain: ParsableCommand {
     }
 
     func run() throws {
+        AllocatorSettings.returnLargeBuffersToTheSystem()
         if let threads { Parallel.threadCount = threads }
         var configuration = MambaConfiguration(vocabSize: vocab, hiddenSize: dModel, stateSize: dState,
                                                numHiddenLayers: layers, expand: expand)
@@ -306,7 +310,7 @@ struct BenchTrain: ParsableCommand {
         let profiler = profile ? ProfilingBackend() : nil
         let model: MambaModel
         do { model = try MambaModel(configuration: configuration, seed: 1, backend: profiler ?? CPUBackend()) } catch {
-            throw ValidationError("\(error)")
+            throw commandFailure("bench train", error)
         }
         var generator = Xoshiro256StarStar(seed: 2)
         let ids = (0..<(batch * length)).map { _ in Int32(generator.next() % UInt64(vocab)) }

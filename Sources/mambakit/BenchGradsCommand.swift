@@ -60,7 +60,7 @@ struct BenchGrads: ParsableCommand {
         let profiler = profile ? ProfilingBackend() : nil
         let model: MambaModel
         do { model = try MambaModel(configuration: configuration, seed: 1, backend: profiler ?? CPUBackend()) } catch {
-            throw ValidationError("\(error)")
+            throw commandFailure("bench grads", error)
         }
         var generator = Xoshiro256StarStar(seed: 2)
         let ids = (0..<(batch * length)).map { _ in Int32(generator.next() % UInt64(vocab)) }

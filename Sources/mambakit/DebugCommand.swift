@@ -53,6 +53,7 @@ struct DebugForward: ParsableCommand {
     private func forward() throws {
         let model = try MambaModel.load(from: URL(fileURLWithPath: self.model))
         let batch = try TokenFile.read(URL(fileURLWithPath: tokens))
+        try checkTokenRange(batch, vocabulary: model.configuration.paddedVocabSize, file: tokens)
         let b = batch.batch, l = batch.length, d = model.configuration.hiddenSize
         var logits: [Float]
         var logitsShape: [Int]
@@ -142,6 +143,7 @@ struct DebugGrads: ParsableCommand {
     private func grads() throws {
         let model = try MambaModel.load(from: URL(fileURLWithPath: self.model))
         let batch = try TokenFile.read(URL(fileURLWithPath: tokens))
+        try checkTokenRange(batch, vocabulary: model.configuration.paddedVocabSize, file: tokens)
         guard model.configuration.headType == .causalLM else {
             throw ModelInputError("debug grads needs a causal LM (the loss is next-token cross-entropy); this model has a \(model.configuration.headType.rawValue) head")
         }
@@ -220,5 +222,17 @@ enum TokenFile {
         }
         guard !sequences.isEmpty else { throw ModelInputError("\(url.path): expected at least one line of token ids") }
         return try TokenBatch(sequences: sequences)
+    }
+}
+
+/// Refuses a token id outside the model's vocabulary, naming the token file, the sequence (line) and the position
+/// (the model would refuse it too, but without the file's name).
+func checkTokenRange(_ batch: TokenBatch, vocabulary: Int, file: String) throws {
+    for i in 0..<batch.batch {
+        for t in 0..<batch.lengths[i] where batch.ids[i * batch.length + t] < 0
+            || Int(batch.ids[i * batch.length + t]) >= vocabulary {
+            throw ModelInputError("\(file): sequence \(i), position \(t) (both from 0): token id "
+                                  + "\(batch.ids[i * batch.length + t]) is outside the model's vocabulary 0..<\(vocabulary)")
+        }
     }
 }

@@ -43,8 +43,10 @@ enum FileReport {
     case audio(path: String, info: AudioInfo, statistics: AudioStatistics)
     case fasta(path: String, format: FASTAInputFormat, summary: FASTASummary)
 
-    /// Which reader a file is for, from its first bytes: gzip magic, '>' or ';' (after whitespace) mean FASTA,
-    /// anything else goes to libsndfile, which names the audio formats it knows.
+    /// Which reader a file is for, from its first bytes: gzip magic, '>' or ';' (after whitespace) mean FASTA, and so
+    /// does text (no control bytes in the first 4 KiB: no audio format is plain text) and another compressor's magic
+    /// (bzip2, xz, zstd, zip), so that the FASTA reader says what is wrong (sequence before the first header, FASTQ,
+    /// an unsupported compression); anything else goes to libsndfile, which names the audio formats it knows.
     static func make(path: String) throws -> FileReport {
         let isFASTA = try path == "-" || looksLikeFASTA(path: path)
         if isFASTA {
@@ -61,20 +63,27 @@ enum FileReport {
     }
 
     static func looksLikeFASTA(path: String) throws -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw InspectError(path: path, message: "no such file")
+        }
+        if isDirectory.boolValue {
+            throw InspectError(path: path, message: "is a folder; expected an audio or FASTA file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            if !FileManager.default.fileExists(atPath: path) {
-                throw InspectError(path: path, message: "no such file")
-            }
             throw InspectError(path: path, message: "cannot open for reading")
         }
         defer { try? handle.close() }
         let head = [UInt8]((try? handle.read(upToCount: 4096)) ?? Data())
         if head.isEmpty { throw InspectError(path: path, message: "empty file (0 bytes)") }
-        if head.count >= 2 && head[0] == 0x1f && head[1] == 0x8b { return true }
+        let compressorMagics: [[UInt8]] = [[0x1F, 0x8B], [0x42, 0x5A, 0x68], [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00],
+                                           [0x28, 0xB5, 0x2F, 0xFD], [0x50, 0x4B, 0x03, 0x04]]
+        if compressorMagics.contains(where: { head.starts(with: $0) }) { return true }
         guard let first = head.first(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0a || $0 == 0x0d) }) else {
             throw InspectError(path: path, message: "only whitespace: neither FASTA nor audio")
         }
-        return first == UInt8(ascii: ">") || first == UInt8(ascii: ";")
+        if first == UInt8(ascii: ">") || first == UInt8(ascii: ";") { return true }
+        return !head.contains { NucleotideAlphabet.classify($0) == .binary }
     }
 
     func humanText() -> String {

@@ -8,7 +8,8 @@ struct MambaKitCommand: ParsableCommand {
         commandName: "mambakit",
         abstract: "Selective state space models (Mamba S6, S4D) for DNA and audio.",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, TrainDispatchCommand.self, AudioEvalCommand.self, AudioPredictCommand.self,
+        subcommands: [DemoCommand.self, InspectCommand.self, TrainDispatchCommand.self, EvalDispatchCommand.self,
+                      PredictDispatchCommand.self, DNAEmbedCommand.self,
                       AudioGenerateCommand.self, SyntheticCommand.self, DebugCommand.self, BenchCommand.self]
     )
 

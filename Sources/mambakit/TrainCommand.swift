@@ -221,10 +221,21 @@ struct TrainCommand: ParsableCommand {
         let validationData = self.validationData.isEmpty && self.data.isEmpty ? (saved?.validationData ?? []) : self.validationData
         let length = self.length ?? saved?.length ?? 1024
         let progress = ProgressReporter(totalSteps: steps ?? 1, plainInterval: logEvery)
-        progress.message("reading \(data.joined(separator: ", "))")
+        // The configuration first: impossible sizes are refused before any data is read.
+        let configuration = try resolveConfiguration({
+            try modelConfiguration(vocabulary: DNATokenizer.vocabularySize, padToken: Int(DNATokenizer.pad),
+                                   tokenizer: "dna-char")
+        }, saved: saved)
+        // Only on a terminal: when stderr is a log, a bad --data file must give one line, the error.
+        if progress.isTerminal { progress.message("reading \(data.joined(separator: ", "))") }
         let corpus = try TokenCorpus.dna(paths: data)
         let fraction = validationData.isEmpty ? validationFraction : 0
-        let split = try TokenWindowData.windows(of: corpus, length: length, validationFraction: fraction, seed: seed)
+        let split: (training: [Window], validation: [Window])
+        do {
+            split = try TokenWindowData.windows(of: corpus, length: length, validationFraction: fraction, seed: seed)
+        } catch {
+            throw TrainingError.data("\(data.joined(separator: ", ")): \(error)")
+        }
         var validationCorpus = corpus
         var validationWindows = split.validation
         if !validationData.isEmpty {
@@ -238,10 +249,6 @@ struct TrainCommand: ParsableCommand {
                                                           corpus: validationCorpus, batchSize: batch,
                                                           padding: DNATokenizer.pad)
         progress.message("\(corpus.sequences.count) sequences, \(corpus.tokenCount) bases: \(split.training.count) training windows of \(length), \(validationWindows.count) validation windows (\(validation.count) batches used)")
-        let configuration = try resolveConfiguration({
-            try modelConfiguration(vocabulary: DNATokenizer.vocabularySize, padToken: Int(DNATokenizer.pad),
-                                   tokenizer: "dna-char")
-        }, saved: saved)
         let settings = RunSettings(task: .lm, data: data, validationData: validationData,
                                    validationFraction: fraction, length: length, batch: batch, seed: seed,
                                    configuration: .object(configuration.jsonObject()))

@@ -8,6 +8,9 @@ import MambaTensor
 struct PlainMamba {
     let configuration: MambaConfiguration
     let parameter: (String) -> [Double]
+    /// ρ = trained rate / input rate: Δ ·= ρ, and the convolution is the continuous kernel through the learned taps
+    /// (hat functions on lags 0 ... k − 1 in trained periods), sampled every ρ and multiplied by ρ.
+    var timeScale = 1.0
 
     init(_ model: MambaModel) {
         configuration = model.configuration
@@ -44,10 +47,23 @@ struct PlainMamba {
         let convW = parameter("\(p).conv1d.weight")
         let convB = c.useConvBias ? parameter("\(p).conv1d.bias") : [Double](repeating: 0, count: e)
         var u = [[Double]](repeating: [Double](repeating: 0, count: e), count: l)
+        let rho = timeScale
+        // The continuous kernel of channel ch at lag s (trained periods): tap j has lag k − 1 − j.
+        func kernel(_ ch: Int, _ s: Double) -> Double {
+            (0..<k).reduce(0.0) { $0 + convW[ch * k + k - 1 - $1] * max(0, 1 - abs(s - Double($1))) }
+        }
         for t in 0..<l {
             for ch in 0..<e {
                 var acc = convB[ch]
-                for j in 0..<k where t - (k - 1) + j >= 0 { acc += convW[ch * k + j] * xz[t - (k - 1) + j][ch] }
+                if rho == 1 {
+                    for j in 0..<k where t - (k - 1) + j >= 0 { acc += convW[ch * k + j] * xz[t - (k - 1) + j][ch] }
+                } else {
+                    var m = 0
+                    while Double(m) * rho <= Double(k - 1) + 1e-9 && t - m >= 0 {
+                        acc += rho * kernel(ch, min(Double(m) * rho, Double(k - 1))) * xz[t - m][ch]
+                        m += 1
+                    }
+                }
                 u[t][ch] = Self.silu(acc)
             }
         }
@@ -58,11 +74,11 @@ struct PlainMamba {
             let xdbl = Self.linear(u, parameter("\(p).x_proj.weight"), out: r + 2 * n, bias: nil)
             let low = xdbl.map { Array($0[0..<r]) }
             delta = Self.linear(low, parameter("\(p).dt_proj.weight"), out: e, bias: parameter("\(p).dt_proj.bias"))
-                .map { $0.map(Self.softplus) }
+                .map { $0.map { rho * Self.softplus($0) } }
             bs = xdbl.map { Array($0[r..<r + n]) }
             cs = xdbl.map { Array($0[(r + n)...]) }
         case .s4d:
-            let dt = parameter("\(p).dt_bias").map(Self.softplus)
+            let dt = parameter("\(p).dt_bias").map { rho * Self.softplus($0) }
             delta = Array(repeating: dt, count: l)
         }
         let s4dB = kind == .s4d ? parameter("\(p).B") : [], s4dC = kind == .s4d ? parameter("\(p).C") : []

@@ -1,5 +1,5 @@
 // End-to-end runs of the audio commands on the shipped data, tiny settings: train (classification and next-sample),
-// eval (--json, --no-rate-scaling, bits per sample), predict, generate; errors as one line.
+// eval (--json, --no-rate-scaling, bits per sample), predict, generate (also at another rate); errors as one line.
 import Foundation
 import Testing
 import _MambaTestSupport
@@ -76,6 +76,13 @@ struct AudioCommandTests {
         #expect(generate.stderr.contains("real-time factor"))
         let attributes = try FileManager.default.attributesOfItem(atPath: out)
         #expect((attributes[.size] as? Int ?? 0) >= 44 + 2 * 400)
+        // The 8 kHz model at 16 kHz: Δ and conv1d rescaled by ρ = 0.5, twice the samples for the same duration.
+        let out16 = folder.appendingPathComponent("gen16.wav").path
+        let generate16 = try runTool(["generate", "--model", model, "--seconds", "0.05", "--rate", "16000", "--out", out16])
+        #expect(generate16.status == 0, "\(generate16.stderr)")
+        #expect(generate16.stderr.contains("at 16000 Hz") && generate16.stderr.contains("time scale 0.5000"))
+        let attributes16 = try FileManager.default.attributesOfItem(atPath: out16)
+        #expect((attributes16[.size] as? Int ?? 0) >= 44 + 2 * 800)
     }
 
     @Test func badInputIsOneErrorLine() throws {

@@ -109,6 +109,31 @@ struct TrainCommandTests {
         #expect(ihOut.contains("acc@16") && ihOut.contains("acc@40"))
     }
 
+    @Test func bothMixersSideBySideGiveTheirOneThreadResults() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let common = ["synthetic", "selective-copying", "--length", "24", "--memorize", "4", "--steps", "5",
+                      "--warmup", "2", "--eval-sequences", "4", "--d-model", "16", "--layers", "2", "--d-state", "4",
+                      "--batch", "2"]
+        let both = folder.appendingPathComponent("both")
+        let (status, _, stderr) = try runMambakit(common + ["--mixer", "both", "--threads", "2", "--output", both.path])
+        #expect(status == 0, "\(stderr)")
+        // Side by side, every progress line names its mixer.
+        let lines = stderr.split(separator: "\n")
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("[s6] ") || $0.hasPrefix("[s4d] ") }, "\(stderr)")
+        // Each mixer trained on one thread, undisturbed by the other: the losses of a run of that mixer alone.
+        for mixer in ["s6", "s4d"] {
+            let alone = folder.appendingPathComponent(mixer)
+            let (aloneStatus, _, aloneError) = try runMambakit(common + ["--mixer", mixer, "--threads", "1",
+                                                                         "--output", alone.path])
+            #expect(aloneStatus == 0, "\(aloneError)")
+            let expected = try trainLosses(alone.appendingPathComponent(mixer).appendingPathComponent("metrics.jsonl"))
+            let found = try trainLosses(both.appendingPathComponent(mixer).appendingPathComponent("metrics.jsonl"))
+            #expect(expected.count == 5)
+            #expect(found == expected, "\(mixer)")
+        }
+    }
+
     @Test func benchTrainPrintsOneJSONObject() throws {
         let (status, stdout, stderr) = try runMambakit(["bench", "train", "--batch", "2", "--length", "32",
                                                         "--d-model", "16", "--layers", "2", "--d-state", "4",

@@ -107,6 +107,21 @@ import _MambaTestSupport
         #expect(try CheckpointStore(directory: directory.appendingPathComponent("checkpoints")).latest()?.step == 2 * n)
     }
 
+    @Test func aConstantRateRunMayBeExtendedACosineOneMayNot() {
+        func options(steps: Int, decay: LearningRateSchedule.Decay, warmup: Int = 3) -> TrainerOptions {
+            TrainerOptions(steps: steps, schedule: LearningRateSchedule(peak: 0.01, warmupSteps: warmup,
+                                                                        totalSteps: steps, decay: decay))
+        }
+        // A constant rate does not depend on the total, so more steps change no update already made or to come.
+        #expect(options(steps: 20, decay: .constant).arithmeticDifferences(from: options(steps: 10, decay: .constant)).isEmpty)
+        // A cosine's rates do; so do another warm-up and another kind of decay.
+        let cosine = options(steps: 20, decay: .cosine).arithmeticDifferences(from: options(steps: 10, decay: .cosine))
+        #expect(cosine.count == 1 && cosine[0].hasPrefix("schedule"))
+        #expect(options(steps: 20, decay: .constant, warmup: 5)
+            .arithmeticDifferences(from: options(steps: 10, decay: .constant)).count == 1)
+        #expect(options(steps: 10, decay: .constant).arithmeticDifferences(from: options(steps: 10, decay: .cosine)).count == 1)
+    }
+
     @Test func resumeRefusesOtherArithmetic() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

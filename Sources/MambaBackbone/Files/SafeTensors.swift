@@ -59,6 +59,8 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case wrongDType
         /// The file could not be written.
         case unwritable
+        /// A NaN or infinite value where only finite ones make sense (model weights, optimizer moments).
+        case nonFiniteValue
     }
 
     /// What went wrong.
@@ -288,6 +290,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 Self.convert(raw, dtype: info.dtype, into: destination + done, count: n)
             }
             done += n
+        }
+    }
+
+    /// Reads a floating-point tensor as `readFloats` does, then refuses NaN and infinite values (after conversion:
+    /// an F64 beyond Float's range counts), naming the first one's index: weights loaded from a stranger's file must
+    /// not turn every output into NaN without a word.
+    public func readFiniteFloats(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
+        try readFloats(name, into: destination, count: count)
+        if let index = (0..<count).first(where: { !destination[$0].isFinite }) {
+            let shape = tensors[name]?.shape ?? []
+            throw SafeTensorsError(.nonFiniteValue, file: url.path, tensor: name,
+                                   "expected finite values, found \(destination[index]) at element \(index) of shape \(shape)")
         }
     }
 

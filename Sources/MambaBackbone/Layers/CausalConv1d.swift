@@ -10,6 +10,11 @@
 //   dp[t, e] = du[t, e] · σ(p)·(1 + p·(1 − σ(p)))                      (silu')
 //   dx[s, e] = Σ_j w[e, j] · dp[s + (k − 1) − j, e]   (terms past the sequence's end are 0)
 //   dw[e, j] += Σ_t dp[t, e] · x[t − (k − 1) + j, e];   dbias[e] += Σ_t dp[t, e]
+// At a time scale ρ ≠ 1 (TimeScale.swift) the model runs this same convolution with J taps resampled from the K
+// learned ones (`resample`); their gradient goes back to the K taps through the adjoint of the interpolation
+// (`resampleBackward`): dw[e, K − 1 − i_m] += ρ (1 − φ_m) dw'[e, J − 1 − m], dw[e, K − 2 − i_m] += ρ φ_m dw'[e, J − 1 − m].
+// `timeScaledReference` is the Double oracle of the whole thing, written from the continuous kernel instead
+// (a sum of hat functions), sharing no code with `resample`.
 import Foundation
 import MambaTensor
 
@@ -257,5 +262,68 @@ public enum CausalConv1d {
         for index in dx.indices { dInput[index] = Float(dx[index]) }
         for index in dw.indices { dWeight[index] = Float(dw[index]) }
         if let dBias { for e in 0..<channels { dBias[e] = Float(db[e]) } }
+    }
+
+    // MARK: - Time scale
+
+    /// The taps at the input rate of `timeScale`: resampled {channels, J} ← weight {channels, K} (formula in
+    /// TimeScale.swift). At ρ = 1 a copy of the weights.
+    public static func resample(weight: UnsafePointer<Float>, channels: Int, timeScale: TimeScale,
+                                into resampled: UnsafeMutablePointer<Float>) {
+        let k = timeScale.trainedKernel, j = timeScale.kernel, rho = Float(timeScale.ratio)
+        for m in 0..<j {
+            let i = timeScale.lowerLag[m], phi = Float(timeScale.fraction[m])
+            for e in 0..<channels {
+                let row = weight + e * k
+                var value = (1 - phi) * row[k - 1 - i]
+                if phi != 0 { value += phi * row[k - 2 - i] }
+                resampled[e * j + j - 1 - m] = rho * value
+            }
+        }
+    }
+
+    /// The adjoint of `resample`: dWeight {channels, K} += the gradient of the K taps given dResampled
+    /// {channels, J}, the gradient of the resampled taps.
+    public static func resampleBackward(dResampled: UnsafePointer<Float>, channels: Int, timeScale: TimeScale,
+                                        into dWeight: UnsafeMutablePointer<Float>) {
+        let k = timeScale.trainedKernel, j = timeScale.kernel, rho = Float(timeScale.ratio)
+        for e in 0..<channels {
+            let row = dWeight + e * k
+            for m in 0..<j {
+                let i = timeScale.lowerLag[m], phi = Float(timeScale.fraction[m])
+                let g = rho * dResampled[e * j + j - 1 - m]
+                row[k - 1 - i] += (1 - phi) * g
+                if phi != 0 { row[k - 2 - i] += phi * g }
+            }
+        }
+    }
+
+    /// The oracle of the time-scaled convolution, in Double, from a zero window: the learned taps weight {channels,
+    /// K} define c_e(s) = Σ_λ weight[e, K − 1 − λ] · max(0, 1 − |s − λ|) on 0 ≤ s ≤ K − 1 (s: lag in trained sample
+    /// periods), and u[i, t, e] = (silu)(bias[e] + Σ_{m ≥ 0, m·ρ ≤ K − 1} ρ · c_e(m·ρ) · x[i, t − m, e]).
+    /// input: (b · l, channels) rows of stride `inputStride`; output: (b · l, channels).
+    public static func timeScaledReference(input: UnsafePointer<Float>, inputStride: Int, sequences: Int,
+                                           length: Int, channels: Int, kernel: Int, weight: UnsafePointer<Float>,
+                                           bias: UnsafePointer<Float>?, silu: Bool, ratio: Double,
+                                           output: UnsafeMutablePointer<Float>) {
+        func c(_ e: Int, _ s: Double) -> Double {
+            var sum = 0.0
+            for lag in 0..<kernel { sum += Double(weight[e * kernel + kernel - 1 - lag]) * max(0, 1 - abs(s - Double(lag))) }
+            return sum
+        }
+        var lags = 0
+        while Double(lags) * ratio <= Double(kernel - 1) + 1e-9 { lags += 1 }
+        for i in 0..<sequences {
+            for t in 0..<length {
+                for e in 0..<channels {
+                    var acc = Double(bias?[e] ?? 0)
+                    for m in 0..<min(lags, t + 1) {
+                        acc += ratio * c(e, min(Double(m) * ratio, Double(kernel - 1)))
+                            * Double(input[(i * length + t - m) * inputStride + e])
+                    }
+                    output[(i * length + t) * channels + e] = Float(silu ? acc / (1 + Foundation.exp(-acc)) : acc)
+                }
+            }
+        }
     }
 }

@@ -10,6 +10,9 @@
 //   out = out_proj(y)                   {rows, d_inner} @ {d_inner, d_model} => {rows, d_model}
 // The scans discretise A by zero-order hold (exp(Δ·A)) and B by Euler (Δ·B), as selective_scan_ref; y includes the
 // D skip and the silu(z) gate.
+// At a time scale ρ ≠ 1 (input at another sample rate; TimeScale.swift, `MixerTimeScale`): Δ ·= ρ (S6: the scans'
+// deltaScale; S4D: softplus(dt_bias) · ρ), and conv1d runs with the J taps resampled from the K learned ones. With no
+// time scale (nil) every step below is exactly the plain block.
 //
 // rows = b · l_chunk, sequence-major. Inference reuses one `MixerWorkspace` for every layer and chunk, so activation
 // memory is O(chunk · d_inner) and never O(l · d_inner · n): the scan keeps only the (b, d_inner, n) state.
@@ -21,11 +24,14 @@
 //              dW_out += doutᵀ · y;  db_out += Σ dout
 //   scan:      du, dΔ_raw, dB, dC, dz {rows, ·};  dA {d_inner, n}, dD, d(dt_proj.bias) (S6) / dΔ, dB, dC (S4D)
 //   A = −exp(A_log):  dA_log += dA ⊙ A;   S4D Δ = softplus(dt_bias):  d(dt_bias) += dΔ ⊙ σ(dt_bias)
+//              (at a time scale: S4D Δ = ρ·softplus(dt_bias), d(dt_bias) += ρ·dΔ ⊙ σ(dt_bias); S6 through deltaScale)
 //   S6 dt_proj: dΔ_low = dΔ_raw · W_dt              {rows, d_inner} @ {d_inner, r} => {rows, r}
 //              dW_dt += dΔ_rawᵀ · Δ_low
 //   S6 x_proj:  du += dx_dbl · W_x                  {rows, r + 2n} @ {r + 2n, d_inner} => {rows, d_inner}
 //              dW_x += dx_dblᵀ · u                  (dx_dbl = [dΔ_low | dB | dC])
 //   conv+SiLU: dx {rows, d_inner}, dW_conv, db_conv (CausalConv1d.backward)
+//              (at a time scale: dW' {d_inner, J} of the resampled taps, then dW_conv += its adjoint
+//              resampling, CausalConv1d.resampleBackward)
 //   in_proj:   dxn (+)= dx · W_in[x rows] + dz · W_in[z rows]   {rows, d_inner} @ {d_inner, d_model} => {rows, d_model}
 //              dW_in[x rows] += dxᵀ · xn;  dW_in[z rows] += dzᵀ · xn;  db_in += Σ [dx | dz]
 import Foundation
@@ -104,28 +110,65 @@ public struct MixerWorkspace: @unchecked Sendable {
     }
 }
 
+/// What a mixer pass needs at a time scale ρ ≠ 1: ρ (TimeScale.swift) and scratch for the resampled convolution taps
+/// and their gradient, {d_inner, J} each. One per model pass, shared by all its layers (each layer rewrites the taps
+/// before it uses them).
+public struct MixerTimeScale: @unchecked Sendable {
+    /// ρ and the convolution's resampling plan.
+    public let timeScale: TimeScale
+    let storage: Tensor
+    /// The resampled taps {d_inner, J}.
+    let taps: UnsafeMutablePointer<Float>
+    /// Their gradient {d_inner, J} (training).
+    let dTaps: UnsafeMutablePointer<Float>
+
+    /// Allocates the scratch through `backend` for a model with these sizes.
+    public init(_ timeScale: TimeScale, dims: MixerDimensions, backend: any MambaBackend) {
+        precondition(timeScale.trainedKernel == dims.kernel,
+                     "MixerTimeScale: a time scale for \(timeScale.trainedKernel) taps given to a \(dims.kernel)-tap model")
+        self.timeScale = timeScale
+        let count = dims.inner * timeScale.kernel
+        storage = backend.makeBuffer(2 * count)
+        taps = storage.pointer
+        dTaps = storage.pointer + count
+    }
+
+    /// Writes the layer's resampled taps (from the learned ones at `weight`) into `taps`.
+    func resample(backend: any MambaBackend, weight: UnsafePointer<Float>, channels: Int) {
+        backend.resampleConvolution(weight: weight, channels: channels, timeScale: timeScale, into: taps)
+    }
+}
+
 /// The mixer's forward over one chunk.
 public enum MambaMixer {
-    /// Computes A = −exp(A_log) (and S4D's Δ = softplus(dt_bias)) into the workspace; call once per layer before
-    /// its chunks.
+    /// Computes A = −exp(A_log) (and S4D's Δ = softplus(dt_bias), times ρ) into the workspace, and at a time scale
+    /// the resampled convolution taps into `timeScale`; call once per layer before its chunks.
     public static func prepare(backend: any MambaBackend, dims: MixerDimensions, parameters: UnsafePointer<Float>,
-                               offsets: MixerOffsets, workspace: MixerWorkspace) {
+                               offsets: MixerOffsets, workspace: MixerWorkspace, timeScale: MixerTimeScale? = nil) {
         backend.negativeExp(parameters + offsets.aLog, into: workspace.a, count: dims.inner * dims.state)
         if case .timeInvariant(let dtBias, _, _) = offsets.ssm {
             backend.softplus(parameters + dtBias, into: workspace.s4dDelta, count: dims.inner)
+            if let timeScale {
+                backend.scale(workspace.s4dDelta, by: Float(timeScale.timeScale.ratio), count: dims.inner)
+            }
         }
+        timeScale?.resample(backend: backend, weight: parameters + offsets.convWeight, channels: dims.inner)
     }
 
     /// One chunk: reads `workspace.xn` {b · length, d_model}, writes `workspace.out` {b · length, d_model} (out_proj
     /// included, bias too), and advances `convWindow` {b, k − 1, d_inner} and `ssmState` {b, d_inner, n} over the
     /// first `valid[i]` positions of each sequence (later positions are padding: they change no state).
+    /// With `timeScale` (as given to `prepare`), k = its J and Δ is scaled by ρ.
     public static func forward(backend: any MambaBackend, dims: MixerDimensions, parameters: UnsafePointer<Float>,
                                offsets: MixerOffsets, sequences: Int, length: Int, valid: UnsafePointer<Int32>,
                                convWindow: UnsafeMutablePointer<Float>, ssmState: UnsafeMutablePointer<Float>,
-                               workspace ws: MixerWorkspace) {
+                               workspace ws: MixerWorkspace, timeScale: MixerTimeScale? = nil) {
         let rows = sequences * length
         precondition(rows <= ws.capacity && sequences <= ws.sequences, "mixer workspace too small")
-        let d = dims.model, e = dims.inner, n = dims.state, r = dims.rank, k = dims.kernel
+        let d = dims.model, e = dims.inner, n = dims.state, r = dims.rank
+        let k = timeScale?.timeScale.kernel ?? dims.kernel
+        let convWeight = timeScale.map { UnsafePointer($0.taps) } ?? parameters + offsets.convWeight
+        let deltaScale = timeScale?.timeScale.deltaScale ?? 1
         let p = parameters
         // {rows, d_model} @ {d_model, d_inner} => x; the second half of in_proj's rows gives z.
         backend.linear(input: ws.xn, inputStride: d, rows: rows, inFeatures: d, weight: p + offsets.inProjWeight,
@@ -136,7 +179,7 @@ public enum MambaMixer {
                        bias: offsets.inProjBias.map { p + $0 + e }, output: ws.z, outputStride: e, accumulate: false)
         // u = silu(conv(x)) {rows, d_inner}, then the window moves past this chunk's valid positions.
         backend.causalConv1dSiLU(input: ws.x, inputStride: e, window: convWindow, sequences: sequences, length: length,
-                                 channels: e, kernel: k, weight: p + offsets.convWeight,
+                                 channels: e, kernel: k, weight: convWeight,
                                  bias: offsets.convBias.map { p + $0 }, output: ws.u)
         backend.updateConvWindow(input: ws.x, inputStride: e, window: convWindow, valid: valid, sequences: sequences,
                                  length: length, channels: e, kernel: k)
@@ -161,11 +204,11 @@ public enum MambaMixer {
             if singleStep {
                 backend.selectiveScanStep(batch: sequences, channels: e, state: n, u: ws.u, delta: ws.delta, A: ws.a,
                                           B: ws.b, C: ws.c, D: p + offsets.d, z: ws.z, deltaBias: p + dtProjBias,
-                                          h: ssmState, y: y)
+                                          deltaScale: deltaScale, h: ssmState, y: y)
             } else {
                 backend.selectiveScan(scanDims, u: ws.u, delta: ws.delta, A: ws.a, B: ws.b, C: ws.c,
-                                      D: p + offsets.d, z: ws.z, deltaBias: p + dtProjBias, lengths: valid,
-                                      initialState: ssmState, y: y, finalState: ws.finalState)
+                                      D: p + offsets.d, z: ws.z, deltaBias: p + dtProjBias, deltaScale: deltaScale,
+                                      lengths: valid, initialState: ssmState, y: y, finalState: ws.finalState)
             }
         case .timeInvariant(_, let bOffset, let cOffset):
             if singleStep {
@@ -325,13 +368,19 @@ extension MambaMixer {
     /// The training forward over whole sequences from a zero convolution window and SSM state: reads xn
     /// {b · l, d_model}, writes out {b · l, d_model} (out_proj included; skipped when out is nil, as when the backward
     /// recomputes the activations) and fills `activations` (sized for b, l). lengths: (b) valid lengths (padding
-    /// changes no state; the scan writes y = 0 there).
+    /// changes no state; the scan writes y = 0 there). With `timeScale`, Δ is scaled by ρ and the convolution runs
+    /// with the resampled taps (written into `timeScale`).
     public static func trainingForward(backend: any MambaBackend, dims: MixerDimensions,
                                        parameters p: UnsafePointer<Float>, offsets: MixerOffsets,
                                        lengths: UnsafePointer<Int32>, xn: UnsafePointer<Float>,
-                                       activations act: MixerActivations, out: UnsafeMutablePointer<Float>?) {
+                                       activations act: MixerActivations, out: UnsafeMutablePointer<Float>?,
+                                       timeScale: MixerTimeScale? = nil) {
         let bCount = act.sequences, l = act.length, rows = bCount * l
-        let d = dims.model, e = dims.inner, n = dims.state, r = dims.rank, k = dims.kernel
+        let d = dims.model, e = dims.inner, n = dims.state, r = dims.rank
+        let k = timeScale?.timeScale.kernel ?? dims.kernel
+        timeScale?.resample(backend: backend, weight: p + offsets.convWeight, channels: e)
+        let convWeight = timeScale.map { UnsafePointer($0.taps) } ?? p + offsets.convWeight
+        let deltaScale = timeScale?.timeScale.deltaScale ?? 1
         backend.negativeExp(p + offsets.aLog, into: act.a, count: e * n)
         // {rows, d_model} @ {d_model, d_inner} => x, z (the two halves of in_proj's rows)
         backend.linear(input: xn, inputStride: d, rows: rows, inFeatures: d, weight: p + offsets.inProjWeight,
@@ -342,7 +391,7 @@ extension MambaMixer {
                        accumulate: false)
         // u = silu(conv(x)) {rows, d_inner}
         backend.causalConv1dSiLU(input: act.x, inputStride: e, window: nil, sequences: bCount, length: l,
-                                 channels: e, kernel: k, weight: p + offsets.convWeight,
+                                 channels: e, kernel: k, weight: convWeight,
                                  bias: offsets.convBias.map { p + $0 }, output: act.u)
         let scanDims = ScanDimensions(batch: bCount, length: l, channels: e, state: n)
         switch offsets.ssm {
@@ -359,10 +408,12 @@ extension MambaMixer {
             backend.copyColumns(act.xdbl, stride: r + 2 * n, start: r, count: n, rows: rows, into: act.b)
             backend.copyColumns(act.xdbl, stride: r + 2 * n, start: r + n, count: n, rows: rows, into: act.c)
             backend.selectiveScanTraining(scanDims, u: act.u, delta: act.delta, A: act.a, B: act.b, C: act.c,
-                                          D: p + offsets.d, z: act.z, deltaBias: p + dtProjBias, lengths: lengths,
-                                          y: act.y, chunkLength: act.chunkLength, chunkStates: act.chunkStates)
+                                          D: p + offsets.d, z: act.z, deltaBias: p + dtProjBias,
+                                          deltaScale: deltaScale, lengths: lengths, y: act.y,
+                                          chunkLength: act.chunkLength, chunkStates: act.chunkStates)
         case .timeInvariant(let dtBias, let bOffset, let cOffset):
             backend.softplus(p + dtBias, into: act.s4dDelta, count: e)
+            if timeScale != nil { backend.scale(act.s4dDelta, by: deltaScale, count: e) }
             backend.timeInvariantScanTraining(scanDims, u: act.u, delta: act.s4dDelta, A: act.a, B: p + bOffset,
                                               C: p + cOffset, D: p + offsets.d, z: act.z, lengths: lengths,
                                               y: act.y, chunkLength: act.chunkLength, chunkStates: act.chunkStates)
@@ -377,15 +428,19 @@ extension MambaMixer {
     /// The backward of `trainingForward` (steps in the file header): from dOut {b · l, d_model} (the gradient of the
     /// mixer's output) it ACCUMULATES every parameter gradient into `gradients` (laid out as the parameters, at the
     /// same offsets) and writes dxn {b · l, d_model} (or adds to it when `accumulateInput`). xn and `activations`
-    /// must be those of the forward.
+    /// must be those of the forward, and so must `timeScale` (its taps are recomputed here: other layers' passes
+    /// may have overwritten them).
     public static func backward(backend: any MambaBackend, dims: MixerDimensions, parameters p: UnsafePointer<Float>,
                                 offsets: MixerOffsets, lengths: UnsafePointer<Int32>, xn: UnsafePointer<Float>,
                                 activations act: MixerActivations, dOut: UnsafePointer<Float>,
                                 workspace g: MixerGradientWorkspace, gradients dp: UnsafeMutablePointer<Float>,
-                                dxn: UnsafeMutablePointer<Float>, accumulateInput: Bool) {
+                                dxn: UnsafeMutablePointer<Float>, accumulateInput: Bool,
+                                timeScale: MixerTimeScale? = nil) {
         let bCount = act.sequences, l = act.length, rows = bCount * l
         precondition(rows <= g.rows, "mixer gradient workspace too small")
-        let d = dims.model, e = dims.inner, n = dims.state, r = dims.rank, k = dims.kernel
+        let d = dims.model, e = dims.inner, n = dims.state, r = dims.rank
+        let k = timeScale?.timeScale.kernel ?? dims.kernel
+        let deltaScale = timeScale?.timeScale.deltaScale ?? 1
         let scanDims = ScanDimensions(batch: bCount, length: l, channels: e, state: n)
         // out_proj: {rows, d_model} @ {d_model, d_inner} => dy;  dW_out += doutᵀ · y;  db_out += Σ dout
         let dy = g.dyThenDx
@@ -398,8 +453,8 @@ extension MambaMixer {
         case .selective(let xProjWeight, let dtProjWeight, let dtProjBias):
             // scan: du, dΔ_raw, dB, dC, dz {rows, ·}; dA {d_inner, n}; dD, d(dt_proj.bias) accumulated
             backend.selectiveScanBackward(scanDims, u: act.u, delta: act.delta, A: act.a, B: act.b, C: act.c,
-                                          D: p + offsets.d, z: act.z, deltaBias: p + dtProjBias, lengths: lengths,
-                                          chunkStates: act.chunkStates, chunkLength: act.chunkLength, dy: dy,
+                                          D: p + offsets.d, z: act.z, deltaBias: p + dtProjBias,
+                                          deltaScale: deltaScale, lengths: lengths, chunkStates: act.chunkStates, chunkLength: act.chunkLength, dy: dy,
                                           du: g.du, ddelta: g.ddelta, dA: g.dA, dB: g.dB, dC: g.dC,
                                           dD: dp + offsets.d, dz: g.dz, ddeltaBias: dp + dtProjBias)
             // dt_proj: {rows, d_inner} @ {d_inner, r} => dΔ_low (into dx_dbl's first r columns);
@@ -423,17 +478,30 @@ extension MambaMixer {
                                               chunkStates: act.chunkStates, chunkLength: act.chunkLength, dy: dy,
                                               du: g.du, ddelta: g.dDelta, dA: g.dA, dB: dp + bOffset,
                                               dC: dp + cOffset, dD: dp + offsets.d, dz: g.dz)
-            // Δ = softplus(dt_bias) {d_inner}
+            // Δ = ρ · softplus(dt_bias) {d_inner}
+            if timeScale != nil { backend.scale(g.dDelta, by: deltaScale, count: e) }
             backend.softplusBackward(input: p + dtBias, dOutput: g.dDelta, into: dp + dtBias, count: e)
         }
         // A = −exp(A_log) {d_inner, n}
         backend.negativeExpBackward(output: act.a, dOutput: g.dA, into: dp + offsets.aLog, count: e * n)
         // conv + SiLU: du {rows, d_inner} => dx {rows, d_inner} (dy's buffer, dead since the scan backward)
         let dx = g.dyThenDx
-        backend.causalConv1dSiLUBackward(input: act.x, inputStride: e, sequences: bCount, length: l, channels: e,
-                                         kernel: k, weight: p + offsets.convWeight,
-                                         bias: offsets.convBias.map { p + $0 }, dOutput: g.du, dInput: dx,
-                                         dWeight: dp + offsets.convWeight, dBias: offsets.convBias.map { dp + $0 })
+        if let timeScale {
+            // The resampled taps {d_inner, J}: their gradient, then back through the interpolation to the K taps.
+            timeScale.resample(backend: backend, weight: p + offsets.convWeight, channels: e)
+            backend.zero(timeScale.dTaps, count: e * k)
+            backend.causalConv1dSiLUBackward(input: act.x, inputStride: e, sequences: bCount, length: l, channels: e,
+                                             kernel: k, weight: timeScale.taps,
+                                             bias: offsets.convBias.map { p + $0 }, dOutput: g.du, dInput: dx,
+                                             dWeight: timeScale.dTaps, dBias: offsets.convBias.map { dp + $0 })
+            backend.resampleConvolutionBackward(dResampled: timeScale.dTaps, channels: e,
+                                                timeScale: timeScale.timeScale, into: dp + offsets.convWeight)
+        } else {
+            backend.causalConv1dSiLUBackward(input: act.x, inputStride: e, sequences: bCount, length: l, channels: e,
+                                             kernel: k, weight: p + offsets.convWeight,
+                                             bias: offsets.convBias.map { p + $0 }, dOutput: g.du, dInput: dx,
+                                             dWeight: dp + offsets.convWeight, dBias: offsets.convBias.map { dp + $0 })
+        }
         // in_proj: dxn (+)= dx · W_in[x] + dz · W_in[z]   {rows, d_inner} @ {d_inner, d_model} => {rows, d_model}
         backend.linearBackward(input: xn, inputStride: d, rows: rows, inFeatures: d, weight: p + offsets.inProjWeight,
                                outFeatures: e, dOutput: dx, dOutputStride: e, dInput: dxn, dInputStride: d,

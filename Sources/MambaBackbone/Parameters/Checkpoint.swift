@@ -72,7 +72,7 @@ extension MambaModel {
                 problems.append(.wrongShape(name: name, expected: expected, found: info.shape))
                 continue
             }
-            try file.readFloats(name, into: parameters + entry.offset, count: entry.count)
+            try file.readFiniteFloats(name, into: parameters + entry.offset, count: entry.count)
         }
         // A tied model may carry lm_head.weight as a copy of the embeddings (state-spaces' state_dict does).
         if layout.lmHead == nil, layout.classifierWeight == nil, let info = file.tensors["lm_head.weight"],

@@ -1,0 +1,213 @@
+// The DNA classifier: reverse-complement invariance with RC averaging, the combination of window predictions (against
+// windows predicted one by one), the training source's resume and augmentation, initialisation from a next-base
+// model, a tiny training run that must learn, streaming prediction and embeddings, and input errors.
+import Foundation
+import Testing
+import MambaBackbone
+import MambaGenomics
+import MambaTensor
+import MambaTokenizers
+import MambaTraining
+@testable import MambaGenomicsML
+import _MambaTestSupport
+
+private func randomBases(_ count: Int, seed: UInt64) -> [UInt8] {
+    var generator = Xoshiro256StarStar(seed: seed)
+    let alphabet = Array("ACGT".utf8)
+    return (0..<count).map { _ in alphabet[Int(generator.next() % 4)] }
+}
+
+private func tinyClassifier(window: Int = 64, stride: Int? = nil, rcAverage: Bool, bidirectional: Bool = false,
+                            seed: UInt64 = 3) throws -> DNAClassifier {
+    try DNAClassifier(labels: ["x", "y", "z"], dModel: 16, layers: 2, dState: 4, bidirectional: bidirectional,
+                      settings: DNAClassifierSettings(windowLength: window, windowStride: stride, rcAverage: rcAverage),
+                      seed: seed)
+}
+
+struct DNAClassifierTests {
+    @Test(arguments: [false, true])
+    func rcAveragingMakesPredictionsStrandInvariant(bidirectional: Bool) throws {
+        let averaged = try tinyClassifier(rcAverage: true, bidirectional: bidirectional)
+        let plain = try tinyClassifier(rcAverage: false, bidirectional: bidirectional)
+        // 40 bases: one window; 70 bases with window 16, stride 6: windows at 0, 6, ..., 48 and 54, which map onto
+        // each other under reversal (54 + 16 = 70), so the layout is symmetric and invariance holds there too.
+        let symmetric = try tinyClassifier(window: 16, stride: 6, rcAverage: true, bidirectional: bidirectional)
+        for (model, length) in [(averaged, 40), (symmetric, 70)] {
+            let bases = randomBases(length, seed: UInt64(length))
+            let rc = NucleotideAlphabet.reverseComplement(bases)
+            let p = try model.predict([bases, rc]).probabilities
+            #expect(maxAbsoluteDifference(p[0], p[1]) < 1e-5, "\(p)")
+        }
+        let bases = randomBases(40, seed: 40)
+        let p = try plain.predict([bases, NucleotideAlphabet.reverseComplement(bases)]).probabilities
+        #expect(maxAbsoluteDifference(p[0], p[1]) > 1e-4, "a random model without averaging should see the strand")
+    }
+
+    @Test func longRecordsAverageTheirWindowsWeightedByLength() throws {
+        let model = try tinyClassifier(window: 32, stride: 20, rcAverage: true)
+        let bases = randomBases(75, seed: 9)
+        let ids = try model.encode(bases)
+        let windows = model.settings.windows(sequenceLength: 75, sequence: 0)
+        #expect(windows.map(\.start) == [0, 20, 40, 43])
+        // Plain reference: each window and its reverse complement on their own, equal lengths -> a plain mean.
+        let single = try DNAClassifier(model: model.model, settings: DNAClassifierSettings(windowLength: 1000, rcAverage: false))
+        var expected = [Double](repeating: 0, count: 3)
+        for window in windows {
+            let part = Array(ids[window.range])
+            for strand in [part, DNATokenizer.reverseComplement(part)] {
+                let q = try single.predict(tokens: [strand]).probabilities[0]
+                for k in 0..<3 { expected[k] += q[k] / Double(2 * windows.count) }
+            }
+        }
+        // Batched with other records of other lengths (padding and masks), the result must be the same.
+        let combined = try model.predict(tokens: [try model.encode(randomBases(13, seed: 1)), ids,
+                                                  try model.encode(randomBases(31, seed: 2))]).probabilities[1]
+        #expect(maxAbsoluteDifference(combined, expected) < 1e-5, "\(combined) vs \(expected)")
+        #expect(abs(combined.reduce(0, +) - 1) < 1e-9)
+    }
+
+    @Test func embeddingsAreThePooledStatesOfTheForwardPass() throws {
+        let model = try tinyClassifier(window: 64, rcAverage: false)
+        let bases = randomBases(30, seed: 5)
+        let result = try model.predict([bases], embeddings: true)
+        let output = try model.model.forward(MambaBackbone.TokenBatch(sequences: [model.encode(bases)], padding: DNATokenizer.pad))
+        let pooled = try #require(output.pooled).array
+        #expect(maxAbsoluteDifference(result.embeddings![0], pooled) < 1e-6)
+    }
+
+    @Test func windowSourceResumesExactlyAndAugmentsAboutHalf() throws {
+        // Random bases: no window's reverse complement is another window's forward slice.
+        let records = (0..<40).map { i in randomBases(20 + i, seed: UInt64(100 + i)).map { Int32(DNATokenizer.token(forByte: $0)!) } }
+        let labels = (0..<40).map { Int32($0 % 2) }
+        let settings = DNAClassifierSettings(windowLength: 32, windowStride: 16)
+        var a = try DNAWindowSource(records: records, labels: labels, settings: settings, rcAugment: true, batchSize: 8, seed: 4)
+        for _ in 0..<5 { _ = try a.next() }
+        let saved = a.position
+        let expected = try (0..<7).map { _ in try a.next() }
+        var b = try DNAWindowSource(records: records, labels: labels, settings: settings, rcAugment: true, batchSize: 8, seed: 4)
+        try b.restore(saved)
+        let resumed = try (0..<7).map { _ in try b.next() }
+        #expect(resumed.map(\.tokens) == expected.map(\.tokens))
+        #expect(resumed.map(\.objective) == expected.map(\.objective))
+        // Every window's ids are its record's slice or that slice's reverse complement; count the flips.
+        var c = try DNAWindowSource(records: records, labels: labels, settings: settings, rcAugment: true, batchSize: 1, seed: 4)
+        var flipped = 0, total = 0
+        for _ in 0..<400 {
+            let batch = try c.next()
+            let ids = Array(batch.tokens.ids.prefix(batch.tokens.lengths[0]))
+            let matches = c.windows.contains { w in
+                let part = Array(records[w.sequence][w.range])
+                if part == ids { return true }
+                if DNATokenizer.reverseComplement(part) == ids { flipped += 1; return true }
+                return false
+            }
+            #expect(matches)
+            total += 1
+        }
+        #expect(flipped > total / 3 && flipped < 2 * total / 3, "\(flipped) of \(total)")
+        #expect(c.windows.count == records.reduce(0) { $0 + settings.windows(sequenceLength: $1.count, sequence: 0).count })
+    }
+
+    @Test func backboneInitialisesFromANextBaseModel() throws {
+        let folder = try makeTemporaryDirectory("dna-init")
+        var c = MambaConfiguration(vocabSize: DNATokenizer.vocabularySize, hiddenSize: 16, stateSize: 4, numHiddenLayers: 2)
+        c.tokenizer = "dna-char"
+        let lm = try MambaModel(configuration: c, seed: 11)
+        try lm.save(to: folder)
+        let classifier = try tinyClassifier(rcAverage: true)
+        #expect(try classifier.initializeBackbone(from: folder) > 0)
+        for entry in classifier.model.layout.entries where entry.name.hasPrefix("backbone.") {
+            #expect(classifier.model.parameter(entry.name)!.array == lm.parameter(entry.name)!.array, "\(entry.name)")
+        }
+        let wider = try DNAClassifier(labels: ["x", "y"], dModel: 32, layers: 2, dState: 4, bidirectional: false,
+                                      settings: DNAClassifierSettings(), seed: 1)
+        #expect(throws: DNAModelError.self) { try wider.initializeBackbone(from: folder) }
+    }
+
+    @Test func tinyTrainingLearnsGCContentAndSelectsOnValidation() throws {
+        // Class "gc": bases drawn 80% from G/C; class "at": 80% from A/T; lengths 20-40.
+        var generator = Xoshiro256StarStar(seed: 21)
+        var records: [LabelledSequence] = []
+        for i in 0..<80 {
+            let gc = i % 2 == 0
+            let n = 20 + Int(generator.next() % 21)
+            let bases: [UInt8] = (0..<n).map { _ in
+                let rich = generator.next() % 10 < 8
+                let pair = (gc == rich) ? Array("GC".utf8) : Array("AT".utf8)
+                return pair[Int(generator.next() % 2)]
+            }
+            records.append(LabelledSequence(id: "r\(i)", sequence: bases, label: gc ? "gc" : "at"))
+        }
+        let train = try SequenceDataset(source: "synthetic", records: records)
+        var options = DNAClassifierTrainingOptions()
+        options.dModel = 16
+        options.layers = 1
+        options.dState = 4
+        options.steps = 30
+        options.batchSize = 8
+        options.learningRate = 2e-2
+        options.evaluationInterval = 10
+        options.validationFraction = 0.2
+        let (model, report) = try trainDNAClassifier(train: train, options: options)
+        #expect(report.validationRecords == 16 && report.trainingRecords == 64)
+        #expect(report.validations.count == 3)
+        let best = report.validations.max { ($0.accuracy, -$0.loss) < ($1.accuracy, -$1.loss) }!
+        #expect(report.selectedStep == best.step)
+        #expect(report.validation!.accuracy >= 0.9, "\(report.validations)")
+        // The returned model holds the selected parameters: evaluating it again gives the selected accuracy.
+        let split = stratifiedSplit(labels: train.records.map { $0.labelIndex! }, classes: 2, fraction: 0.2, seed: 1)
+        let held = try SequenceDataset(source: "v", records: split.validation.map { train.records[$0] }, labelSet: train.labels)
+        #expect(try model.evaluate(held).accuracy == report.validation!.accuracy)
+
+        // The file-level calls: train from a FASTA file into a folder, evaluate the folder on a FASTA file.
+        let folder = try makeTemporaryDirectory("dna-api")
+        let fasta = folder.appendingPathComponent("train.fa").path
+        let writer = try FASTAWriter(path: fasta)
+        for record in records { try writer.write(FASTARecord(id: record.id, label: record.label!, sequence: record.sequence)) }
+        try writer.finish()
+        var lines: [String] = []
+        options.steps = 4
+        _ = try trainDNAClassifier(fasta: fasta, options: options, output: folder.appendingPathComponent("m"),
+                                   progress: ProgressReporter(totalSteps: 0, isTerminal: false, write: { lines.append($0) }))
+        #expect(lines.contains { $0.contains("validation at step 4") })
+        let metrics = try evaluateDNAClassifier(model: folder.appendingPathComponent("m"), fasta: fasta)
+        #expect(metrics.count == 80)
+    }
+
+    @Test func streamingPredictionWritesOneLinePerRecordAtomically() throws {
+        let folder = try makeTemporaryDirectory("dna-predict")
+        let fasta = folder.appendingPathComponent("in.fa.gz").path
+        let writer = try FASTAWriter(path: fasta)
+        for i in 0..<23 { try writer.write(FASTARecord(id: "seq\(i)", sequence: randomBases(10 + i, seed: UInt64(i)))) }
+        try writer.finish()
+        let model = try tinyClassifier(rcAverage: true)
+        let out = folder.appendingPathComponent("p.tsv").path
+        let counts = try model.writePredictions(fasta: fasta, to: out, chunk: 5)
+        #expect(counts.records == 23)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 24 && lines[0] == "id\tlabel\tp_x\tp_y\tp_z")
+        let fields = lines[5].split(separator: "\t")
+        #expect(fields[0] == "seq4" && ["x", "y", "z"].contains(String(fields[1])))
+        let p = fields[2...].map { Double($0)! }
+        #expect(abs(p.reduce(0, +) - 1) < 1e-4)
+        // Chunking does not change the numbers.
+        let direct = try model.predict([randomBases(14, seed: 4)]).probabilities[0]
+        #expect(maxAbsoluteDifference(p, direct) < 1e-5)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["in.fa.gz", "p.tsv"])
+
+        let embeddings = folder.appendingPathComponent("e.safetensors")
+        try model.writeEmbeddings(fasta: fasta, to: embeddings, chunk: 7)
+        let file = try SafeTensorsFile(contentsOf: embeddings)
+        #expect(try file.info("embeddings").shape == [23, 16])
+        #expect(file.metadata["ids"]?.split(separator: "\n").count == 23)
+
+        // A bad byte: the error names the file and line, and no output appears.
+        let bad = folder.appendingPathComponent("bad.fa").path
+        try ">a\nACGT\n>b\nAC#GT\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let badOut = folder.appendingPathComponent("bad.tsv").path
+        #expect {
+            try model.writePredictions(fasta: bad, to: badOut)
+        } throws: { error in "\(error)".contains("bad.fa:4") }
+        #expect(!FileManager.default.fileExists(atPath: badOut))
+    }
+}
