@@ -20,12 +20,15 @@ public struct AudioClipBatch: TokenCounting, Sendable {
     public var rates: [Int]
     /// Each clip's class index (empty for prediction).
     public var labels: [Int32]
+    /// Each clip's feature mask (training-time augmentation); empty: no masks.
+    public var masks: [FeatureMask?]
 
     /// A batch.
-    public init(clips: [[Float]], rates: [Int], labels: [Int32] = []) {
+    public init(clips: [[Float]], rates: [Int], labels: [Int32] = [], masks: [FeatureMask?] = []) {
         self.clips = clips
         self.rates = rates
         self.labels = labels
+        self.masks = masks
     }
 
     /// Samples read (for throughput).
@@ -147,6 +150,9 @@ public final class AudioClassifier: Trainable {
         guard batch.clips.count == batch.rates.count, !batch.clips.isEmpty else {
             throw AudioModelError.input("expected one rate per clip and at least one clip, found \(batch.clips.count) clips and \(batch.rates.count) rates")
         }
+        guard batch.masks.isEmpty || batch.masks.count == batch.clips.count else {
+            throw AudioModelError.input("expected no feature masks or one per clip, found \(batch.masks.count) for \(batch.clips.count) clips")
+        }
         let s = frontEnd.settings
         let lengths = zip(batch.clips, batch.rates).map { clip, rate in
             s.frameCount(samples: clip.count, rate: rateScaling ? rate : s.trainedRate)
@@ -160,11 +166,12 @@ public final class AudioClassifier: Trainable {
         nonisolated(unsafe) let out = output.pointer
         nonisolated(unsafe) let pp = p
         let clips = batch.clips, rates = batch.rates
+        let masks = batch.masks.isEmpty ? Array(repeating: nil, count: b) : batch.masks
         withExtendedLifetime((parameters, output)) {
             Parallel.forEach(b) { i in
                 do {
                     let a = try front.forward(pp, samples: clips[i], rate: rates[i], rateScaling: scaling,
-                                              output: out + i * longest * d)
+                                              mask: masks[i], output: out + i * longest * d)
                     results.withLock { $0[i] = a }
                 } catch {
                     errors.withLock { $0 = error }
@@ -191,14 +198,14 @@ public final class AudioClassifier: Trainable {
         let s = frontEnd.settings, b = batch.clips.count, longest = embeddings.shape[1], d = s.outputs
         let count = s.parameterCount
         let partial = Tensor(zeros: [b, count])
-        let front = frontEnd
+        let front = frontEnd, filterGradients = trainFilters
         nonisolated(unsafe) let dE = UnsafePointer(dEmbeddings.pointer)
         nonisolated(unsafe) let pp = UnsafePointer(parameters.pointer)
         nonisolated(unsafe) let parts = partial.pointer
         withExtendedLifetime((dEmbeddings, parameters, partial)) {
             Parallel.forEach(b) { i in
                 front.backward(pp, activations: activations[i], dOutput: dE + i * longest * d,
-                               gradients: parts + i * count)
+                               gradients: parts + i * count, filterGradients: filterGradients)
             }
         }
         let first = trainFilters ? 0 : s.projectionOffset

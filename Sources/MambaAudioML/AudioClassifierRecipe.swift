@@ -38,6 +38,12 @@ public struct AudioClassifierRecipe: Sendable, Equatable {
     public var speedJitter = 0.25
     /// Also learn the front end's filters (they overfit the digits: docs/audio.md).
     public var trainFilters = false
+    /// BiMamba layers (a second scan over the reversed frames of each clip).
+    public var bidirectional = false
+    /// SpecAugment frequency masking: a band of up to this many filter channels zeroed per clip (0: off).
+    public var frequencyMask = 0
+    /// SpecAugment time masking: a span of up to this fraction of each clip's frames zeroed (0: off).
+    public var timeMask = 0.0
     /// Seed of the initial parameters and of the batch order.
     public var seed: UInt64 = 1
 
@@ -69,11 +75,13 @@ public struct AudioClassifierRecipe: Sendable, Equatable {
         configuration.classifierPooling = .mean
         configuration.labels = clips.labels
         configuration.layerMixers = Array(repeating: mixer, count: layers)
+        configuration.bidirectional = bidirectional
         configuration.tieWordEmbeddings = false
         let model = try AudioClassifier(settings: frontEndSettings(rate: rate), configuration: configuration,
                                         seed: seed)
         model.trainFilters = trainFilters
-        let source = try ClipBatchSource(clips: clips, batchSize: batchSize, seed: seed, speedJitter: speedJitter)
+        let source = try ClipBatchSource(clips: clips, batchSize: batchSize, seed: seed, speedJitter: speedJitter,
+                                         frequencyMask: frequencyMask, timeMask: timeMask, channels: channels)
         var exclusions = WeightDecayExclusions.standard
         if !trainFilters { exclusions.patterns.append("audio_front_end.filters") }
         let options = TrainerOptions(

@@ -80,24 +80,43 @@ public struct ClipBatchSource: TrainingDataSource {
     /// the rate-aware front end hears it faster or slower (and higher or lower) by that factor (Ko et al. 2015's
     /// speed perturbation, without resampling). 0: off.
     public var speedJitter: Double = 0
+    /// Frequency masking (SpecAugment): each clip gets a band of 0 ... frequencyMask filter channels (uniform width,
+    /// uniform position) whose features are zeroed. 0: off.
+    public var frequencyMask = 0
+    /// Time masking (SpecAugment): each clip gets a span of 0 ... timeMask of its frames (a fraction, uniform width,
+    /// uniform position) whose features are zeroed. 0: off.
+    public var timeMask = 0.0
+    /// Filter channels of the model (the range the frequency masks are drawn in).
+    public var channels = 0
     var generator: Xoshiro256StarStar
     var epochGenerator: Xoshiro256StarStar
     var order: [Int] = []
     var epoch = 0
     var cursor = 0
 
-    /// A stream of batches of `batchSize` clips, shuffled with `seed`.
-    public init(clips: LoadedClips, batchSize: Int, seed: UInt64, speedJitter: Double = 0) throws {
+    /// A stream of batches of `batchSize` clips, shuffled with `seed`; with feature masks drawn for a model of
+    /// `channels` filter channels when `frequencyMask` or `timeMask` is positive.
+    public init(clips: LoadedClips, batchSize: Int, seed: UInt64, speedJitter: Double = 0, frequencyMask: Int = 0,
+                timeMask: Double = 0, channels: Int = 0) throws {
         guard batchSize >= 1, clips.count >= 1 else {
             throw AudioModelError.settings("expected a batch size >= 1 and at least one clip, found \(batchSize) and \(clips.count)")
         }
         guard speedJitter >= 0, speedJitter < 0.5 else {
             throw AudioModelError.settings("expected a speed jitter in [0, 0.5), found \(speedJitter)")
         }
+        guard frequencyMask >= 0, frequencyMask == 0 || frequencyMask < channels else {
+            throw AudioModelError.settings("expected a frequency mask of 0 ..< \(channels) channels (the filter channels), found \(frequencyMask)")
+        }
+        guard timeMask >= 0, timeMask < 1 else {
+            throw AudioModelError.settings("expected a time mask fraction in [0, 1), found \(timeMask)")
+        }
         self.clips = clips
         self.batchSize = batchSize
         self.seed = seed
         self.speedJitter = speedJitter
+        self.frequencyMask = frequencyMask
+        self.timeMask = timeMask
+        self.channels = channels
         generator = Xoshiro256StarStar(seed: seed)
         epochGenerator = generator
         order = Self.permutation(clips.count, &generator)
@@ -116,6 +135,7 @@ public struct ClipBatchSource: TrainingDataSource {
     public mutating func next() throws -> AudioClipBatch {
         var indices: [Int] = []
         var factors: [Double] = []
+        var masks: [FeatureMask?] = []
         while indices.count < min(batchSize, clips.count) {
             if cursor == order.count {
                 epoch += 1
@@ -126,14 +146,20 @@ public struct ClipBatchSource: TrainingDataSource {
             indices.append(order[cursor])
             // The factor is a function of (seed, epoch, cursor): a restored stream draws the same ones.
             var draw = SplitMix64(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(cursor) &* 0xBF58_476D_1CE4_E5B9))
-            let u = Double(draw.next() >> 11) / Double(1 << 53)
-            factors.append(1 + speedJitter * (2 * u - 1))
+            func uniform() -> Double { Double(draw.next() >> 11) / Double(1 << 53) }
+            factors.append(1 + speedJitter * (2 * uniform() - 1))
+            // Masks from the same (seed, epoch, cursor) draw, after the speed factor (which stays as without masks).
+            let width = min(frequencyMask, Int(uniform() * Double(frequencyMask + 1)))
+            let low = Int(uniform() * Double(channels - width + 1))
+            let length = timeMask * uniform()
+            masks.append(FeatureMask(channels: low..<(low + width), start: uniform() * (1 - length), length: length))
             cursor += 1
         }
         var batch = clips.batch(indices)
         if speedJitter > 0 {
             batch.rates = zip(batch.rates, factors).map { rate, factor in max(1, Int((Double(rate) * factor).rounded())) }
         }
+        if frequencyMask > 0 || timeMask > 0 { batch.masks = masks }
         return batch
     }
 

@@ -147,6 +147,34 @@ public enum AudioModelError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A training-time mask over one clip's features (SpecAugment, Park et al. 2019, on the front end's log-energies):
+/// every frame's features in a band of filter channels, and every channel's features in a span of frames, are set
+/// to zero after the per-clip mean normalisation (i.e. to the clip's mean when that is on). The span is given as
+/// fractions of the clip, so it covers the same stretch of time at any rate.
+public struct FeatureMask: Sendable, Equatable {
+    /// Masked filter channels (may be empty).
+    public var channels: Range<Int>
+    /// Start of the masked span, as a fraction of the clip's frames in [0, 1].
+    public var start: Double
+    /// Length of the masked span, as a fraction of the clip's frames in [0, 1] (0: no time mask).
+    public var length: Double
+
+    /// A mask.
+    public init(channels: Range<Int>, start: Double, length: Double) {
+        self.channels = channels
+        self.start = start
+        self.length = length
+    }
+
+    /// The masked frames of a clip of `frames` frames: [⌊start·F⌋, ⌊start·F⌋ + ⌊length·F⌋) clipped to the clip,
+    /// never all of them.
+    public func frameRange(frames: Int) -> Range<Int> {
+        let first = min(max(0, Int(start * Double(frames))), frames)
+        let count = min(max(0, Int(length * Double(frames))), frames - 1)
+        return first..<min(frames, first + count)
+    }
+}
+
 /// What the front end keeps of one clip's forward for its backward.
 public struct FrontEndActivations: Sendable {
     /// The clip's samples.
@@ -161,6 +189,8 @@ public struct FrontEndActivations: Sendable {
     public var features: [Float]
     /// Frames F.
     public var frames: Int
+    /// The feature mask applied in the forward, if any.
+    public var mask: FeatureMask? = nil
 }
 
 /// The rate-aware front end (see the file header). Stateless: the parameters are passed in.
@@ -246,9 +276,13 @@ public struct RateAwareFrontEnd: Sendable {
     }
 
     /// The forward of one clip: writes F frames {F, D} into `output` (rows of stride D) and returns the activations.
-    /// `rate` is the clip's rate; with `rateScaling` false the front end treats it as the trained rate.
+    /// `rate` is the clip's rate; with `rateScaling` false the front end treats it as the trained rate. `mask`
+    /// (training only) zeroes a band of channels and a span of frames of the features.
     public func forward(_ parameters: UnsafePointer<Float>, samples: [Float], rate: Int, rateScaling: Bool = true,
-                        output: UnsafeMutablePointer<Float>) throws -> FrontEndActivations {
+                        mask: FeatureMask? = nil, output: UnsafeMutablePointer<Float>) throws -> FrontEndActivations {
+        if let mask, mask.channels.lowerBound < 0 || mask.channels.upperBound > settings.channels {
+            throw AudioModelError.input("feature mask: expected channels within 0..<\(settings.channels), found \(mask.channels)")
+        }
         guard rate > 0 else { throw AudioModelError.input("expected a positive sample rate, found \(rate)") }
         guard !samples.isEmpty else { throw AudioModelError.input("expected at least one sample, found an empty clip") }
         let s = settings, c = s.channels, d = s.outputs, n = samples.count
@@ -301,6 +335,10 @@ public struct RateAwareFrontEnd: Sendable {
                 for k in 0..<frames { features[k * c + ch] -= m }
             }
         }
+        if let mask {
+            for k in 0..<frames { for ch in mask.channels { features[k * c + ch] = 0 } }
+            for k in mask.frameRange(frames: frames) { for ch in 0..<c { features[k * c + ch] = 0 } }
+        }
         // {F, C} @ {C, D} + bias => h
         features.withUnsafeBufferPointer { f in
             BLAS.gemm(transA: false, transB: true, m: frames, n: d, k: c, alpha: 1, a: f.baseAddress!, lda: c,
@@ -310,13 +348,16 @@ public struct RateAwareFrontEnd: Sendable {
             for o in 0..<d { output[k * d + o] += parameters[s.biasOffset + o] }
         }
         return FrontEndActivations(samples: samples, rate: effective, filtered: filtered, energies: energies,
-                                   features: features, frames: frames)
+                                   features: features, frames: frames, mask: mask)
     }
 
     /// The backward of one clip: ADDS d(loss)/d(parameters) into `gradients` (laid out as the front end's
-    /// parameters), given dh {F, D} (rows of stride D).
+    /// parameters), given dh {F, D} (rows of stride D). With `filterGradients` false the filters' gradient is left
+    /// untouched and not computed (the filters are frozen): only the projection and bias receive gradients, which
+    /// skips the per-sample half of the backward (ds {n, C} and the {C, n} @ {n, J} product).
     public func backward(_ parameters: UnsafePointer<Float>, activations a: FrontEndActivations,
-                         dOutput: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+                         dOutput: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                         filterGradients: Bool = true) {
         let s = settings, c = s.channels, d = s.outputs, k = s.taps, n = a.samples.count, frames = a.frames
         // dP += dhᵀ f {D, F} @ {F, C};  dbias += Σ dh;  df = dh P {F, D} @ {D, C}
         a.features.withUnsafeBufferPointer { f in
@@ -326,10 +367,16 @@ public struct RateAwareFrontEnd: Sendable {
         for row in 0..<frames {
             for o in 0..<d { gradients[s.biasOffset + o] += dOutput[row * d + o] }
         }
+        guard filterGradients else { return }
         var df = [Float](repeating: 0, count: frames * c)
         df.withUnsafeMutableBufferPointer { df in
             BLAS.gemm(transA: false, transB: false, m: frames, n: c, k: d, alpha: 1, a: dOutput, lda: d,
                       b: parameters + s.projectionOffset, ldb: c, beta: 0, c: df.baseAddress!, ldc: c)
+        }
+        if let mask = a.mask {
+            // Masked features are constants: no gradient flows through them.
+            for k in 0..<frames { for ch in mask.channels { df[k * c + ch] = 0 } }
+            for k in mask.frameRange(frames: frames) { for ch in 0..<c { df[k * c + ch] = 0 } }
         }
         if s.normalizeFeatures {
             // The mean subtraction's adjoint: df −= mean_k df.

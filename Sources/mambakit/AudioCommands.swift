@@ -60,20 +60,30 @@ struct AudioTrainCommand: ParsableCommand {
     @Option(name: .customLong("d-model"), help: "Backbone width (and front end outputs).") var dModel = 64
     @Option(help: "Mamba layers.") var layers = 2
     @Option(name: .customLong("d-state"), help: "SSM state size.") var dState = 16
-    @Option(help: "Front end filter channels.") var channels = 64
-    @Option(name: .customLong("filter-ms"), help: "Filter length (ms).") var filterMilliseconds = 16.0
-    @Option(name: .customLong("window-ms"), help: "Frame length (ms).") var windowMilliseconds = 25.0
-    @Option(name: .customLong("hop-ms"), help: "Frame hop (ms).") var hopMilliseconds = 10.0
+    @Option(help: "classify: front end filter channels (typically 32-128).") var channels = 64
+    @Option(name: .customLong("filter-ms"), help: "classify: filter length in milliseconds (typically 8-32).") var filterMilliseconds = 16.0
+    @Option(name: .customLong("window-ms"), help: "classify: frame (energy window) length in milliseconds (typically 20-50).") var windowMilliseconds = 25.0
+    @Option(name: .customLong("hop-ms"), help: "classify: frame hop in milliseconds (typically 5-20).") var hopMilliseconds = 10.0
     @Option(name: .customLong("mixer"), help: "Backbone mixer: s6 or s4d.") var mixer = "s6"
-    @Flag(name: .customLong("normalize-peak"), help: "Scale every clip to a peak of 0.5.") var normalizePeak = false
+    @Flag(name: .customLong("bidirectional"),
+          help: "classify: BiMamba layers (a second scan over the reversed frames of each clip, outputs added).")
+    var bidirectional = false
+    @Flag(name: .customLong("normalize-peak"), help: "classify: scale every clip to a peak of 0.5 (full scale 1).") var normalizePeak = false
     @Flag(name: .customLong("no-feature-normalization"),
-          help: "Do not subtract each channel's mean log-energy over the clip.") var noFeatureNormalization = false
+          help: "classify: do not subtract each channel's mean log-energy over the clip.") var noFeatureNormalization = false
     @Option(name: .customLong("speed-jitter"),
-            help: "Speed perturbation: clips presented at rate·(1±u), u up to this (0: off).") var speedJitter = 0.25
+            help: "classify: speed perturbation, each clip presented at rate·(1±u) with u uniform up to this fraction (0: off; typically 0.1-0.3).")
+    var speedJitter = 0.25
+    @Option(name: .customLong("frequency-mask"),
+            help: "classify: SpecAugment frequency masking, a band of up to this many filter channels zeroed per clip in training (0: off; typically 0-16 of 64).")
+    var frequencyMask = 0
+    @Option(name: .customLong("time-mask"),
+            help: "classify: SpecAugment time masking, a span of up to this fraction of each clip's frames zeroed in training (0: off; typically 0-0.2).")
+    var timeMask = 0.0
     @Flag(name: .customLong("train-filters"),
-          help: "Also learn the front end's filters (default: they stay at their mel-spaced initial values; learning them overfit the digits: docs/audio.md).")
+          help: "classify: also learn the front end's filters (default: they stay at their mel-spaced initial values; learning them overfit the digits: docs/audio.md).")
     var trainFilters = false
-    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay = 0.1
+    @Option(name: .customLong("weight-decay"), help: "classify: AdamW weight decay (typically 0-0.1).") var weightDecay = 0.1
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
     @Option(help: "classify (clips with labels) or next-sample (raw-waveform mu-law modelling of recordings).")
@@ -147,10 +157,12 @@ struct AudioTrainCommand: ParsableCommand {
             configuration.classifierPooling = .mean
             configuration.labels = clips.labels
             configuration.layerMixers = Array(repeating: kind, count: layers)
+            configuration.bidirectional = bidirectional
             configuration.tieWordEmbeddings = false
             let model = try AudioClassifier(settings: settings, configuration: configuration, seed: seed)
             model.trainFilters = trainFilters
-            let source = try ClipBatchSource(clips: clips, batchSize: batch, seed: seed, speedJitter: speedJitter)
+            let source = try ClipBatchSource(clips: clips, batchSize: batch, seed: seed, speedJitter: speedJitter,
+                                             frequencyMask: frequencyMask, timeMask: timeMask, channels: channels)
             let validationBatches = try validation.map { try LoadedClips(ClipDataset(path: $0, labels: clips.labels),
                                                                         normalizePeak: normalizePeak).batches(size: 16) } ?? []
             var exclusions = WeightDecayExclusions.standard

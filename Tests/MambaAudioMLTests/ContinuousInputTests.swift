@@ -64,14 +64,17 @@ func continuousInputMatchesEmbeddingLookup(head: HeadType) throws {
 }
 
 /// The whole classifier (front end + backbone + head): analytic gradients vs central differences of the loss for
-/// a sample of parameters in every part, with clips at the trained rate and at two others in one batch.
-@Test func audioClassifierGradientsMatchFiniteDifferences() throws {
+/// a sample of parameters in every part, with clips at the trained rate and at two others in one batch; with
+/// unidirectional and bidirectional (BiMamba) layers.
+@Test(arguments: [false, true])
+func audioClassifierGradientsMatchFiniteDifferences(bidirectional: Bool) throws {
     var settings = FrontEndSettings(trainedRate: 160, taps: 6, channels: 4, window: 8, hop: 4, outputs: 8)
     settings.minFrequency = 5
     settings.maxFrequency = 60
     settings.epsilon = 1e-3
-    let model = try AudioClassifier(settings: settings, configuration: tinyConfiguration(head: .sequenceClassification),
-                                    seed: 5)
+    var configuration = tinyConfiguration(head: .sequenceClassification)
+    configuration.bidirectional = bidirectional
+    let model = try AudioClassifier(settings: settings, configuration: configuration, seed: 5)
     var g = Xoshiro256StarStar(seed: 9)
     let clips = [80, 120, 61].map { n in (0..<n).map { _ in g.nextUniform() - 0.5 } }
     let batch = AudioClipBatch(clips: clips, rates: [160, 240, 100], labels: [1, 2, 0])
@@ -98,6 +101,32 @@ func continuousInputMatchesEmbeddingLookup(head: HeadType) throws {
         checked += 1
     }
     #expect(checked > 20)
+}
+
+/// With frozen filters (`trainFilters` false) the filters get no gradient and every other parameter the same
+/// gradient as with trained filters.
+@Test func audioClassifierFrozenFiltersGetNoGradient() throws {
+    var settings = FrontEndSettings(trainedRate: 160, taps: 6, channels: 4, window: 8, hop: 4, outputs: 8)
+    settings.minFrequency = 5
+    settings.maxFrequency = 60
+    let model = try AudioClassifier(settings: settings, configuration: tinyConfiguration(head: .sequenceClassification),
+                                    seed: 6)
+    var g = Xoshiro256StarStar(seed: 10)
+    let clips = [90, 70].map { n in (0..<n).map { _ in g.nextUniform() - 0.5 } }
+    let batch = AudioClipBatch(clips: clips, rates: [160, 200], labels: [0, 2])
+    func gradients(trainFilters: Bool) throws -> [Float] {
+        model.trainFilters = trainFilters
+        let gradients = Tensor(zeros: [model.parameters.count])
+        _ = try model.lossAndGradients(batch, gradients: gradients, lossScale: 1)
+        return gradients.array
+    }
+    let full = try gradients(trainFilters: true), frozen = try gradients(trainFilters: false)
+    let filters = model.parameterSpans.first { $0.name == "audio_front_end.filters" }!
+    let range = filters.offset..<(filters.offset + filters.count)
+    #expect(full[range].contains { $0 != 0 })
+    for i in 0..<full.count {
+        if range.contains(i) { #expect(frozen[i] == 0) } else { #expect(frozen[i] == full[i], "parameter \(i)") }
+    }
 }
 
 /// A saved classifier loads back with identical parameters and predictions.

@@ -65,12 +65,15 @@ private func plainReference(_ p: [Float], _ s: FrontEndSettings, _ x: [Float]) -
     for i in 0..<out.count { #expect(abs(Double(out[i]) - reference[i]) < 1e-4 * max(1, abs(reference[i]))) }
 }
 
-/// Front end gradients vs central differences of the (Float) forward, at the trained rate and at two others.
-@Test(arguments: [(16, false), (24, false), (10, false), (16, true), (24, true)])
-func frontEndGradientsMatchFiniteDifferences(rate: Int, normalize: Bool) throws {
+/// Front end gradients vs central differences of the (Float) forward, at the trained rate and at two others; also
+/// with a feature mask (a channel band and a span of frames zeroed, as in training with SpecAugment).
+@Test(arguments: [(16, false, false), (24, false, false), (10, false, false), (16, true, false), (24, true, false),
+                  (16, true, true), (24, false, true)])
+func frontEndGradientsMatchFiniteDifferences(rate: Int, normalize: Bool, masked: Bool) throws {
     var s = smallSettings()
     s.normalizeFeatures = normalize
     let front = try RateAwareFrontEnd(settings: s)
+    let mask = masked ? FeatureMask(channels: 1..<2, start: 0.2, length: 0.4) : nil
     var p = randomParameters(s, seed: 3)
     let x = randomSignal(rate * 3, seed: 4)
     let frames = s.frameCount(samples: x.count, rate: rate)
@@ -79,7 +82,7 @@ func frontEndGradientsMatchFiniteDifferences(rate: Int, normalize: Bool) throws 
         var out = [Float](repeating: 0, count: frames * s.outputs)
         _ = try q.withUnsafeBufferPointer { q in
             try out.withUnsafeMutableBufferPointer { o in
-                try front.forward(q.baseAddress!, samples: x, rate: rate, output: o.baseAddress!)
+                try front.forward(q.baseAddress!, samples: x, rate: rate, mask: mask, output: o.baseAddress!)
             }
         }
         return zip(out, weights).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
@@ -88,7 +91,16 @@ func frontEndGradientsMatchFiniteDifferences(rate: Int, normalize: Bool) throws 
     var out = [Float](repeating: 0, count: frames * s.outputs)
     let activations = try p.withUnsafeBufferPointer { q in
         try out.withUnsafeMutableBufferPointer { o in
-            try front.forward(q.baseAddress!, samples: x, rate: rate, output: o.baseAddress!)
+            try front.forward(q.baseAddress!, samples: x, rate: rate, mask: mask, output: o.baseAddress!)
+        }
+    }
+    if let mask {
+        let c = s.channels, masked = mask.frameRange(frames: frames)
+        #expect(!masked.isEmpty && masked.count < frames)
+        for k in 0..<frames {
+            for ch in 0..<c where mask.channels.contains(ch) || masked.contains(k) {
+                #expect(activations.features[k * c + ch] == 0)
+            }
         }
     }
     p.withUnsafeBufferPointer { q in
@@ -111,6 +123,66 @@ func frontEndGradientsMatchFiniteDifferences(rate: Int, normalize: Bool) throws 
         let analytic = Double(gradients[index])
         #expect(abs(numeric - analytic) <= 2e-2 * max(1, abs(numeric)), "parameter \(index): \(analytic) vs \(numeric)")
     }
+}
+
+/// A mask's frame span is a fraction of the clip, clipped to it, and never covers every frame.
+@Test func featureMaskFrameRange() {
+    #expect(FeatureMask(channels: 0..<0, start: 0.25, length: 0.5).frameRange(frames: 40) == 10..<30)
+    #expect(FeatureMask(channels: 0..<0, start: 0.9, length: 0.5).frameRange(frames: 10) == 9..<10)
+    #expect(FeatureMask(channels: 0..<0, start: 0, length: 1).frameRange(frames: 7) == 0..<6)
+    #expect(FeatureMask(channels: 0..<0, start: 0.5, length: 0).frameRange(frames: 7).isEmpty)
+    #expect(FeatureMask(channels: 0..<0, start: 0, length: 0.5).frameRange(frames: 1).isEmpty)
+}
+
+/// A mask naming channels the front end does not have is refused with a typed error.
+@Test func featureMaskOutsideTheChannelsIsRefused() throws {
+    let s = smallSettings()
+    let front = try RateAwareFrontEnd(settings: s)
+    let p = randomParameters(s, seed: 1)
+    var out = [Float](repeating: 0, count: 64 * s.outputs)
+    #expect(throws: AudioModelError.self) {
+        _ = try p.withUnsafeBufferPointer { q in
+            try out.withUnsafeMutableBufferPointer { o in
+                try front.forward(q.baseAddress!, samples: randomSignal(40, seed: 2), rate: 16,
+                                  mask: FeatureMask(channels: 2..<4, start: 0, length: 0), output: o.baseAddress!)
+            }
+        }
+    }
+}
+
+/// With frozen filters the backward skips the filters' gradient: the projection and bias gradients equal the full
+/// backward's, and the filters' entries are left as they were (here a nonzero fill, to see that nothing is added).
+@Test(arguments: [16, 24])
+func frontEndBackwardWithoutFilterGradients(rate: Int) throws {
+    var s = smallSettings()
+    s.normalizeFeatures = true
+    let front = try RateAwareFrontEnd(settings: s)
+    let p = randomParameters(s, seed: 6)
+    let x = randomSignal(rate * 2, seed: 7)
+    let frames = s.frameCount(samples: x.count, rate: rate)
+    let dOutput = randomSignal(frames * s.outputs, seed: 8)
+    var out = [Float](repeating: 0, count: frames * s.outputs)
+    let activations = try p.withUnsafeBufferPointer { q in
+        try out.withUnsafeMutableBufferPointer { o in
+            try front.forward(q.baseAddress!, samples: x, rate: rate, output: o.baseAddress!)
+        }
+    }
+    func gradients(filters: Bool) -> [Float] {
+        var g = [Float](repeating: 0.25, count: s.parameterCount)
+        p.withUnsafeBufferPointer { q in
+            dOutput.withUnsafeBufferPointer { w in
+                g.withUnsafeMutableBufferPointer { g in
+                    front.backward(q.baseAddress!, activations: activations, dOutput: w.baseAddress!,
+                                   gradients: g.baseAddress!, filterGradients: filters)
+                }
+            }
+        }
+        return g
+    }
+    let full = gradients(filters: true), frozen = gradients(filters: false)
+    for i in s.filtersOffset..<s.projectionOffset { #expect(frozen[i] == 0.25) }
+    #expect(full[s.filtersOffset..<s.projectionOffset].contains { $0 != 0.25 })
+    for i in s.projectionOffset..<s.parameterCount { #expect(frozen[i] == full[i], "parameter \(i)") }
 }
 
 /// The same band-limited signal sampled at 16 kHz and at 48 kHz gives nearly the same frames with rate scaling, and

@@ -1,6 +1,6 @@
 """FASTA and GenBank reading, reverse complement and deterministic FASTA.gz writing for the dataset builders.
 
-Standard library only, so that the build needs nothing but Debian's python3. Coordinates in headers are 1-based and
+Standard library only, so that the build needs nothing but Debian's python3 (and the zopfli tool for compression). Coordinates in headers are 1-based and
 inclusive (as samtools regions): src=ACCESSION:START-END(STRAND), where STRAND is "+" when the window is written as it
 reads on the source record and "-" when it was reverse-complemented.
 """
@@ -9,6 +9,7 @@ import gzip
 import io
 import os
 import re
+import subprocess
 
 _COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 _ACGT_ONLY = re.compile(r"^[ACGT]+$")
@@ -125,16 +126,21 @@ def parse_genbank(path):
 
 
 def write_fasta_gz(path, entries):
-    """Writes [(header, sequence)] as gzip with mtime 0 and no file name, one sequence line per record.
+    """Writes [(header, sequence)] as gzip, one sequence line per record.
 
-    Writes to a temporary file in the same folder, then renames it into place.
+    The deflate stream comes from zopfli (standard gzip that any gunzip or zlib reads, about 5% smaller than gzip -9;
+    its header has mtime 0 and no file name, and its output depends only on the input and the iteration count).
+    Writes to temporary files in the same folder, then renames the result into place.
     """
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    plain = path + ".txt.tmp"
     tmp = path + ".tmp"
-    with open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz:
-            for header, seq in entries:
-                gz.write((">" + header + "\n" + seq + "\n").encode("ascii"))
+    with open(plain, "wb") as raw:
+        for header, seq in entries:
+            raw.write((">" + header + "\n" + seq + "\n").encode("ascii"))
+    with open(tmp, "wb") as out:
+        subprocess.run(["zopfli", "--gzip", "--i15", "-c", plain], check=True, stdout=out)
+    os.remove(plain)
     os.replace(tmp, path)
 
 

@@ -65,7 +65,7 @@ SOURCES = {
                     "recorded Italian prompts read by Carlo Flora; the exact file is named per clip below",
                     "CC-BY-3.0 (Files: it-*), Copyright 2012 Carlo Flora"),
     "alsa": ("alsa-utils", "/usr/share/sounds/alsa/",
-             "recorded speech test sounds shipped with alsa-utils, copied unchanged",
+             "recorded speech test sounds shipped with alsa-utils, converted losslessly from WAV to FLAC",
              "GPL-2 (Files: *), Copyright 1998-2022 Jaroslav Kysela and others"),
 }
 
@@ -73,7 +73,7 @@ DNA_SOURCES = {"species4": ["ecoli", "hpylori", "saureus", "vcholerae"], "coding
                "promoter": ["dm3"], "human_worm": ["human", "worm"], "16s_phylum": ["16s"]}
 
 TOOLS = ["espeak-ng", "espeak-ng-data", "festival", "festvox-kdlpc16k", "festvox-us-slt-hts", "sox", "flac",
-         "python3"]
+         "zopfli", "python3"]
 
 
 def version_of(package, work):
@@ -103,8 +103,8 @@ def main():
     add("Each source below gives: the Debian package and version, the path inside it, the accession or origin,")
     add("and the licence that the package's debian/copyright file states for it. The files list at the end names,")
     add("for every file, the sources it was made from. Changes made: DNA windows cut out, upper-cased, some")
-    add("reverse-complemented; speech converted losslessly from WAV to FLAC (samples unchanged); digits synthesized,")
-    add("resampled, silence-trimmed and peak-normalised; the alsa recordings are unchanged copies.")
+    add("reverse-complemented; speech and the alsa recordings converted losslessly from WAV to FLAC (samples")
+    add("unchanged); digits synthesized, resampled, silence-trimmed and peak-normalised.")
     add("")
     add("Sources")
     add("-------")
