@@ -55,11 +55,11 @@ struct AudioTrainCommand: ParsableCommand {
     @Option(help: "Output model folder.") var out: String
     @Option(help: "Clips held out for validation (a manifest or folder), evaluated at the end.") var validation: String?
     @Option(help: "Optimizer steps.") var steps = 400
-    @Option(help: "Clips per batch.") var batch = 16
-    @Option(name: .customLong("learning-rate"), help: "Peak learning rate (warm-up, then cosine).") var learningRate = 3e-3
-    @Option(name: .customLong("d-model"), help: "Backbone width (and front end outputs).") var dModel = 64
+    @Option(help: "Clips per batch (typical 8-64).") var batch = 16
+    @Option(name: .customLong("learning-rate"), help: "Peak learning rate (warm-up, then cosine; typical 1e-4 to 1e-2).") var learningRate = 3e-3
+    @Option(name: .customLong("d-model"), help: "Backbone width d_model (and front end outputs; typical 32-256).") var dModel = 64
     @Option(help: "Mamba layers.") var layers = 2
-    @Option(name: .customLong("d-state"), help: "SSM state size.") var dState = 16
+    @Option(name: .customLong("d-state"), help: "SSM state size n (typical 8-64).") var dState = 16
     @Option(help: "classify: front end filter channels (typically 32-128).") var channels = 64
     @Option(name: .customLong("filter-ms"), help: "classify: filter length in milliseconds (typically 8-32).") var filterMilliseconds = 16.0
     @Option(name: .customLong("window-ms"), help: "classify: frame (energy window) length in milliseconds (typically 20-50).") var windowMilliseconds = 25.0
@@ -84,7 +84,7 @@ struct AudioTrainCommand: ParsableCommand {
           help: "classify: also learn the front end's filters (default: they stay at their mel-spaced initial values; learning them overfit the digits: docs/audio.md).")
     var trainFilters = false
     @Option(name: .customLong("weight-decay"), help: "classify: AdamW weight decay (typically 0-0.1).") var weightDecay = 0.1
-    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Random seed (any integer 0 to 2^64-1; same seed and thread count, same result).") var seed: UInt64 = 1
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
     @Option(help: "classify (clips with labels) or next-sample (raw-waveform mu-law modelling of recordings).")
     var task = "classify"
@@ -354,7 +354,7 @@ struct AudioGenerateCommand: ParsableCommand {
     var noRateScaling = false
     @Option(help: "Seconds of audio to generate.") var seconds: Double
     @Option(help: "Sampling temperature (0: argmax).") var temperature = 1.0
-    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Random seed (any integer 0 to 2^64-1; same seed and thread count, same result).") var seed: UInt64 = 1
     @Option(help: "Output WAV file (16-bit PCM).") var out: String
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
 

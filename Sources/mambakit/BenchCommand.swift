@@ -30,17 +30,17 @@ struct BenchForward: ParsableCommand {
         """
     )
 
-    @Option(help: "Sequences per batch (B).") var batch = 2
-    @Option(help: "Tokens per sequence (L).") var length = 1024
-    @Option(name: .customLong("d-model"), help: "Hidden size d_model.") var dModel = 256
+    @Option(help: "Sequences per batch B (typical 1-64).") var batch = 2
+    @Option(help: "Tokens per sequence L (typical 256-65,536).") var length = 1024
+    @Option(name: .customLong("d-model"), help: "Hidden size d_model (typical 64-1024).") var dModel = 256
     @Option(help: "Number of Mamba layers.") var layers = 4
-    @Option(name: .customLong("d-state"), help: "SSM state size n.") var dState = 16
-    @Option(help: "Expansion factor: d_inner = expand · d_model.") var expand = 2
+    @Option(name: .customLong("d-state"), help: "SSM state size n (typical 8-64).") var dState = 16
+    @Option(help: "Expansion factor: d_inner = expand · d_model (typical 2).") var expand = 2
     @Option(help: "Worker threads (Parallel and OpenBLAS); default: all cores.") var threads: Int?
-    @Option(help: "Vocabulary size.") var vocab = 256
+    @Option(help: "Vocabulary size (12 for DNA, 256 for mu-law audio, up to 50,280 for text checkpoints).") var vocab = 256
     @Option(help: "Mixer of every layer: s6 or s4d.") var mixer = "s6"
-    @Option(help: "Untimed passes first.") var warmup = 1
-    @Option(help: "Timed passes (the median is reported).") var repeats = 5
+    @Option(help: "Untimed passes first (typical 1-3).") var warmup = 1
+    @Option(help: "Timed passes, the median is reported (typical 3-10).") var repeats = 5
     @Flag(help: "Print one JSON object (tokens_per_second, peak_rss_bytes, ...).") var json = false
     @Flag(help: "Also print the time spent in each kernel over the timed passes.") var profile = false
 
@@ -184,13 +184,13 @@ struct BenchStep: ParsableCommand {
             + "the two medians should match (O(1) per step)."
     )
 
-    @Option(help: "Sequences stepped together (B).") var batch = 1
-    @Option(name: .customLong("d-model"), help: "Hidden size d_model.") var dModel = 256
+    @Option(help: "Sequences stepped together B (typical 1-64).") var batch = 1
+    @Option(name: .customLong("d-model"), help: "Hidden size d_model (typical 64-1024).") var dModel = 256
     @Option(help: "Number of Mamba layers.") var layers = 4
-    @Option(name: .customLong("d-state"), help: "SSM state size n.") var dState = 16
-    @Option(help: "Expansion factor.") var expand = 2
+    @Option(name: .customLong("d-state"), help: "SSM state size n (typical 8-64).") var dState = 16
+    @Option(help: "Expansion factor: d_inner = expand · d_model (typical 2).") var expand = 2
     @Option(help: "Worker threads; default: all cores.") var threads: Int?
-    @Option(help: "Vocabulary size.") var vocab = 256
+    @Option(help: "Vocabulary size (12 for DNA, 256 for mu-law audio, up to 50,280 for text checkpoints).") var vocab = 256
     @Option(name: .customLong("short-prompt"), help: "Tokens before the first timed steps.") var shortPrompt = 16
     @Option(name: .customLong("long-prompt"), help: "Tokens before the second timed steps.") var longPrompt = 16_384
     @Option(help: "Timed steps after each prompt.") var steps = 200
@@ -279,14 +279,14 @@ struct BenchTrain: ParsableCommand {
         """
     )
 
-    @Option(help: "Sequences per batch (B).") var batch = 2
-    @Option(help: "Tokens per sequence (L).") var length = 1024
-    @Option(name: .customLong("d-model"), help: "Hidden size d_model.") var dModel = 256
+    @Option(help: "Sequences per batch B (typical 1-64).") var batch = 2
+    @Option(help: "Tokens per sequence L (typical 256-65,536).") var length = 1024
+    @Option(name: .customLong("d-model"), help: "Hidden size d_model (typical 64-1024).") var dModel = 256
     @Option(help: "Number of Mamba layers.") var layers = 4
-    @Option(name: .customLong("d-state"), help: "SSM state size n.") var dState = 16
-    @Option(help: "Expansion factor: d_inner = expand · d_model.") var expand = 2
+    @Option(name: .customLong("d-state"), help: "SSM state size n (typical 8-64).") var dState = 16
+    @Option(help: "Expansion factor: d_inner = expand · d_model (typical 2).") var expand = 2
     @Option(help: "Worker threads (Parallel and OpenBLAS); default: all cores.") var threads: Int?
-    @Option(help: "Vocabulary size.") var vocab = 256
+    @Option(help: "Vocabulary size (12 for DNA, 256 for mu-law audio, up to 50,280 for text checkpoints).") var vocab = 256
     @Option(help: "Mixer of every layer: s6 or s4d.") var mixer = "s6"
     @Option(help: "Untimed steps first.") var warmup = 1
     @Option(help: "Timed steps (the median is reported).") var repeats = 5

@@ -23,20 +23,20 @@ struct BenchGrads: ParsableCommand {
         """
     )
 
-    @Option(help: "Sequences per batch (B).") var batch = 2
-    @Option(help: "Tokens per sequence (L).") var length = 1024
-    @Option(name: .customLong("d-model"), help: "Hidden size d_model.") var dModel = 256
+    @Option(help: "Sequences per batch B (typical 1-64).") var batch = 2
+    @Option(help: "Tokens per sequence L (typical 256-65,536).") var length = 1024
+    @Option(name: .customLong("d-model"), help: "Hidden size d_model (typical 64-1024).") var dModel = 256
     @Option(help: "Number of Mamba layers.") var layers = 4
-    @Option(name: .customLong("d-state"), help: "SSM state size n.") var dState = 16
-    @Option(help: "Expansion factor: d_inner = expand · d_model.") var expand = 2
+    @Option(name: .customLong("d-state"), help: "SSM state size n (typical 8-64).") var dState = 16
+    @Option(help: "Expansion factor: d_inner = expand · d_model (typical 2).") var expand = 2
     @Option(help: "Worker threads (Parallel and OpenBLAS); default: all cores.") var threads: Int?
-    @Option(help: "Vocabulary size.") var vocab = 256
+    @Option(help: "Vocabulary size (12 for DNA, 256 for mu-law audio, up to 50,280 for text checkpoints).") var vocab = 256
     @Option(help: "Mixer of every layer: s6 or s4d.") var mixer = "s6"
     @Option(help: "Mixer activations: save, recompute or automatic.") var activations = "automatic"
     @Option(name: .customLong("scan-chunk-length"), help: "Scan steps between kept scan states (default: the scan's recommendation).") var scanChunkLength: Int?
     @Option(help: "Untimed steps first.") var warmup = 1
     @Option(help: "Timed steps (the median is reported).") var repeats = 5
-    @Option(name: .customLong("forward-repeats"), help: "Timed inference forwards for the baseline.") var forwardRepeats = 5
+    @Option(name: .customLong("forward-repeats"), help: "Timed inference forwards for the baseline (typical 3-10).") var forwardRepeats = 5
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also print the time spent in each kernel per step.") var profile = false
 

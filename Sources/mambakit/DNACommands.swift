@@ -68,7 +68,7 @@ struct DNATrainCommand: ParsableCommand {
     @Option(name: .customLong("init-from"),
             help: "Initialise the backbone from this model folder or `train --task lm` run folder (its d_model, layers, d_state, expand and mixer are used).")
     var initFrom: String?
-    @Option(help: "Seed of the split, initial parameters, window order and augmentation.") var seed: UInt64 = 1
+    @Option(help: "Seed of the split, initial parameters, window order and augmentation (any integer 0 to 2^64-1).") var seed: UInt64 = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func run() throws {
@@ -251,7 +251,7 @@ struct DNAPredictCommand: ParsableCommand {
 
     @Option(help: "DNA classifier folder written by `mambakit train --task classify`.") var model: String
     @Option(help: "Output TSV (default: standard output).") var out: String?
-    @Option(help: "Records per prediction chunk (memory: about chunk x record length).") var chunk = 1024
+    @Option(help: "Records per prediction chunk (typical 256-4096; memory: about chunk x record length).") var chunk = 1024
     @Option(help: "Windows per forward pass (typically 32-512).") var batch = 64
     @Option(name: .customLong("rc-average"),
             help: "Override the model's reverse-complement averaging: true or false (default: as trained).")
@@ -295,7 +295,7 @@ struct DNAEmbedCommand: ParsableCommand {
 
     @Option(help: "DNA classifier folder.") var model: String
     @Option(help: "Output .safetensors file.") var out: String
-    @Option(help: "Records per chunk.") var chunk = 1024
+    @Option(help: "Records per chunk (typical 256-4096; memory grows with it).") var chunk = 1024
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Argument(help: "Input FASTA or FASTA.gz file.") var input: String
 

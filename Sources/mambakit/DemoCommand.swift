@@ -29,7 +29,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .customLong("dna-task"),
             help: "Shipped DNA task: species4, coding, promoter, human_worm or 16s_phylum.") var dnaTask = "coding"
     @Flag(help: "Tiny settings (a smoke test, under a minute; the numbers mean nothing).") var quick = false
-    @Option(help: "Seed of every model and data order (same seed, same thread count: same results).") var seed: UInt64 = 1
+    @Option(help: "Seed of every model and data order (any integer 0 to 2^64-1; same seed, same thread count: same results).") var seed: UInt64 = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "Print only the final table.") var quiet = false
 

@@ -34,8 +34,8 @@ struct SyntheticOptions: ParsableArguments {
 
     @Option(name: .customLong("d-model"), help: "Model width (paper: 64).") var dModel = 64
     @Option(help: "Layers (paper: 2).") var layers = 2
-    @Option(name: .customLong("d-state"), help: "SSM state size n.") var dState = 16
-    @Option(help: "d_inner / d_model.") var expand = 2
+    @Option(name: .customLong("d-state"), help: "SSM state size n (typical 8-64).") var dState = 16
+    @Option(help: "d_inner / d_model (typical 2).") var expand = 2
     @Option(help: "Vocabulary size, special tokens included (paper: 16).") var vocab = 16
     @Option(help: "Sequences per optimizer step (default: the task's, 64).") var batch: Int?
     @Option(help: "Optimizer steps (default: the task's; selective copying 3000, induction heads 1000).") var steps: Int?
@@ -46,7 +46,7 @@ struct SyntheticOptions: ParsableArguments {
     var schedule: String?
     @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay (typical 0 to 0.1).") var weightDecay = 0.1
     @Option(help: "Clip gradients to this global norm (0: no clipping).") var clip = 1.0
-    @Option(help: "Seed of the initial parameters and the data.") var seed: UInt64 = 1
+    @Option(help: "Seed of the initial parameters and the data (any integer 0 to 2^64-1).") var seed: UInt64 = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Option(name: .customLong("eval-sequences"), help: "Fresh sequences scored per test length after training.")
     var evalSequences = 256

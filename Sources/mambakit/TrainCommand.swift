@@ -59,7 +59,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("validation-fraction"), help: "lm: fraction of windows held out when no --validation-data.")
     var validationFraction = 0.05
     @Option(help: "Tokens per training sequence (window length).") var length: Int?
-    @Option(help: "Sequences per micro-batch.") var batch = 8
+    @Option(help: "Sequences per micro-batch (typical 4-64).") var batch = 8
 
     @Option(help: "Optimizer steps in the whole run.") var steps: Int?
     @Option(help: "lm: passes over the training windows (instead of --steps).") var epochs: Double?
@@ -68,15 +68,15 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .customLong("d-model"), help: "Model width d_model.") var dModel: Int?
     @Option(help: "Layers.") var layers: Int?
-    @Option(name: .customLong("d-state"), help: "SSM state size n.") var dState: Int?
-    @Option(help: "d_inner / d_model.") var expand: Int?
+    @Option(name: .customLong("d-state"), help: "SSM state size n (typical 8-64).") var dState: Int?
+    @Option(help: "d_inner / d_model (typical 2).") var expand: Int?
     @Option(help: "Mixer of every layer: s6 or s4d.") var mixer: String?
 
-    @Option(name: .customLong("lr"), help: "Peak learning rate.") var learningRate = 1e-3
+    @Option(name: .customLong("lr"), help: "Peak learning rate (typical 1e-4 to 1e-2).") var learningRate = 1e-3
     @Option(name: .customLong("min-lr"), help: "Final learning rate of the cosine (default: lr / 10).") var minimumLearningRate: Double?
     @Option(help: "Linear warm-up steps.") var warmup = 100
     @Option(help: "After warm-up: cosine or constant.") var schedule = "cosine"
-    @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay.") var weightDecay = 0.1
+    @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay (typical 0-0.1).") var weightDecay = 0.1
     @Option(name: .customLong("no-decay"), help: "Glob of parameter names without weight decay (repeatable; replaces the default *.A_log *.D *bias *norm.weight *norm_f.weight).")
     var noDecay: [String] = []
     @Option(help: "AdamW beta1.") var beta1 = 0.9
@@ -85,11 +85,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Micro-batches per optimizer step (gradient accumulation).") var accumulate = 1
 
     @Option(name: .customLong("validate-every"), help: "Validate every this many steps (0: only at the end).") var validateEvery = 100
-    @Option(name: .customLong("validation-batches"), help: "At most this many validation batches.") var validationBatches = 16
+    @Option(name: .customLong("validation-batches"), help: "At most this many validation batches (typical 4-64).") var validationBatches = 16
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every this many steps (0: only at the end).") var checkpointEvery = 500
-    @Option(help: "Checkpoints kept.") var keep = 2
+    @Option(help: "Checkpoints kept (1 or more; older ones are deleted).") var keep = 2
     @Option(name: .customLong("log-every"), help: "Steps between progress lines when stderr is not a terminal.") var logEvery = 10
-    @Option(help: "Seed of the initial parameters and the data order.") var seed: UInt64 = 1
+    @Option(help: "Seed of the initial parameters and the data order (any integer 0 to 2^64-1).") var seed: UInt64 = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func validate() throws {

@@ -1,4 +1,5 @@
 // Metrics and the validation split: MCC against hand-computed values, the split's stratification and determinism.
+import MambaTraining
 import Foundation
 import Testing
 @testable import MambaGenomicsML

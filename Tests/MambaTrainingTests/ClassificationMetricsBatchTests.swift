@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import MambaTraining
 
-@Suite struct ClassificationMetricsTests {
+@Suite struct ClassificationMetricsBatchTests {
     /// One-hot rows predicting `classes`.
     func rows(_ classes: [Int], count: Int) -> [[Double]] {
         classes.map { c in (0..<count).map { $0 == c ? 0.9 : 0.1 / Double(count - 1) } }
