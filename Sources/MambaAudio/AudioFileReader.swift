@@ -78,7 +78,10 @@ public final class AudioFileReader {
 
     /// Opens audio held in memory (the bytes of a WAV, FLAC, ... file) through libsndfile's virtual I/O.
     ///
-    /// - Parameter name: used in place of a path in `info` and in error messages.
+    /// - Parameters:
+    ///   - bytes: the whole encoded file.
+    ///   - name: used in place of a path in `info` and in error messages.
+    ///   - allowNonFiniteSamples: accept NaN or infinite samples (float formats) instead of throwing.
     /// - Throws: as `init(path:)`, except `.fileNotFound` and `.unreadable`.
     public convenience init(bytes: [UInt8], name: String = "<memory>", allowNonFiniteSamples: Bool = false)
         throws(AudioError)

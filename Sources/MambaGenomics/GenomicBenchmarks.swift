@@ -196,6 +196,8 @@ public struct GenomicBenchmarks: Sendable {
     /// reference file for all splits together.
     ///
     /// - Parameters:
+    ///   - wanted: the splits to read (e.g. `["train"]`); nil reads every split of the folder.
+    ///   - references: where each class's reference FASTA is found.
     ///   - regionNaming: overrides the naming `metadata.yaml`'s `extra_processing` implies (as is without it).
     ///   - labelSet: the label order; default the sorted class names of all splits.
     ///   - options: how reference FASTA files are read (e.g. `uppercase` to drop soft-masking).

@@ -189,8 +189,10 @@ public struct DNATokenizer: Sendable, Equatable {
 
     /// The bytes (`A C G T N`) of base tokens.
     ///
-    /// - Parameter skippingSpecialTokens: drop special tokens (ids 0...6: padding, [CLS], [UNK], ...) instead of
-    ///   failing on them.
+    /// - Parameters:
+    ///   - tokens: token ids.
+    ///   - skippingSpecialTokens: drop special tokens (ids 0...6: padding, [CLS], [UNK], ...) instead of failing on
+    ///     them.
     /// - Throws: `TokenizerError.tokenOutOfRange` for an id outside 0...11; `.specialToken` for a special token
     ///   unless skipped.
     public func decode<C: Collection>(_ tokens: C, skippingSpecialTokens: Bool = false) throws(TokenizerError)

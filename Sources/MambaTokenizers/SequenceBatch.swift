@@ -27,6 +27,8 @@ public struct SequenceBatch<Element: Sendable & Equatable>: Sendable, Equatable 
     /// Pads `sequences` at their ends into one batch.
     ///
     /// - Parameters:
+    ///   - sequences: the rows, each of length 0 ... l.
+    ///   - padding: the value written after each row's end.
     ///   - length: the row length l; nil (default) takes the longest sequence.
     ///   - lengthMultiple: round l up to a multiple of this (e.g. 8, for kernels that process blocks); default 1.
     /// - Throws: `BatchingError.emptyBatch` for no sequences; `.sequenceTooLong` for a sequence longer than a given

@@ -173,6 +173,7 @@ final class Demo {
         let folder = datasets.appendingPathComponent("audio/digits")
         var recipe = AudioClassifierRecipe()
         recipe.seed = seed
+        recipe.steps = 300  // as Examples/SpokenDigits-AnyRate (docs/audio.md: 0.95 at every rate, seeds 1-3)
         if quick { recipe.steps = 4; recipe.dModel = 16; recipe.channels = 16 }
         let train = try LoadedClips(ClipDataset(path: folder.appendingPathComponent("train").path))
         let test16k = try LoadedClips(ClipDataset(path: folder.appendingPathComponent("test").path,

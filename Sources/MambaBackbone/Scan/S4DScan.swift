@@ -222,7 +222,7 @@ extension S4DScan {
     /// segments). Each channel's sums over time stay in one task and the sequences' partials are added in sequence
     /// order: the results are bitwise identical for every `Parallel.threadCount` and `chunkLength`.
     ///
-    /// - Parameters:
+    /// Arguments (shapes row-major):
     ///   - dims, u, delta, A, B, C, D, z, lengths: as given to `forward`; delta (d) must be >= 0 and A <= 0.
     ///   - initialState: unused here (chunk 0 of `chunkStates` holds it), read by `backwardReference`.
     ///   - chunkStates, chunkLength: (b, ceil(l / chunkLength), d, n), written by `forward` with this chunkLength.

@@ -23,7 +23,7 @@ public enum SelectiveScan {
     /// `Parallel`. The decay exp(dt·A) is `VectorMath.expNegativeMagnitude` (relative error < 1.5e-7), which needs
     /// dt >= 0 and A <= 0, as Mamba guarantees (softplus, A = −exp(A_log)); the reference computes exp(dt·A) as given.
     ///
-    /// - Parameters:
+    /// Arguments (shapes row-major):
     ///   - u, delta: (b, l, d). B, C: (b, l, n). A: (d, n), negative. D, deltaBias: (d) or nil (0).
     ///   - z: (b, l, d) gate or nil; when given, y is multiplied by silu(z).
     ///   - deltaSoftplus: apply softplus to delta + deltaBias (PyTorch threshold 20). deltaScale multiplies the result.
@@ -291,7 +291,7 @@ extension SelectiveScan {
     ///
     /// Needs dt >= 0 and A <= 0 as `forward` (the decay is `VectorMath.expNegativeMagnitude`).
     ///
-    /// - Parameters:
+    /// Arguments (shapes row-major):
     ///   - dims, u, delta, A, B, C, D, z, deltaBias, deltaSoftplus, deltaScale, lengths: as given to `forward`.
     ///   - initialState: as given to `forward`; unused here (chunk 0 of `chunkStates` holds it), read by
     ///     `backwardReference`, which shares this signature.
