@@ -302,7 +302,7 @@ final class Demo {
         }
         try picture("generated-spectrogram.svg") {
             try SpectrogramChart(title: "Generated audio: spectrogram",
-                                 subtitle: "25 ms Hann windows every 10 ms",
+                                 subtitle: "the 2 s the next-sample model generated after its prompt",
                                  spectrogram: Spectrogram(samples: samples, sampleRate: Double(train.rate)))
         }
         say(String(format: "   generated %.1f s after a 0.25 s prompt: real-time factor %.3f", seconds,
