@@ -153,8 +153,16 @@ let badInputs: [BadInput] = [
     },
     BadInput(name: "inspect: corrupt gzip", arguments: ["inspect", "corrupt.fa.gz"], names: "corrupt.fa.gz",
              problem: "corrupt gzip data") {
+        // The first deflate block header set to the reserved block type 3 (RFC 1951 3.2.3): inflate must refuse
+        // it whatever the file's compressor (flipping bits mid-stream may instead decode to wrong letters).
         var bytes = Array(try Data(contentsOf: speciesTest))
-        for k in 2000..<2016 { bytes[k] ^= 0x5A }
+        let flags = bytes[3]
+        var start = 10
+        if flags & 4 != 0 { start += 2 + Int(bytes[start]) + 256 * Int(bytes[start + 1]) }
+        if flags & 8 != 0 { while bytes[start] != 0 { start += 1 }; start += 1 }
+        if flags & 16 != 0 { while bytes[start] != 0 { start += 1 }; start += 1 }
+        if flags & 2 != 0 { start += 2 }
+        bytes[start] = 0x07
         try $0.write("corrupt.fa.gz", bytes: bytes)
     },
     BadInput(name: "inspect: garbage after the gzip data", arguments: ["inspect", "trailing.fa.gz"],
