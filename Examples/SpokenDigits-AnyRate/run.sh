@@ -27,6 +27,8 @@ threads=()
 if [[ -n "${THREADS:-}" ]]; then threads=(--threads "$THREADS"); fi
 shape=(--d-model "${DMODEL:-64}" --layers "${LAYERS:-2}")
 digits="$root/datasets/audio/digits"
+# The 22.05 and 44.1 kHz test sets are built from the shipped 16 kHz clips (sox, flac), not committed.
+"$root/datasets/scripts/make_rates.sh" >&2
 start=$(date +%s)
 
 echo "== training at 16 kHz on $(($(wc -l < "$digits/train/labels.tsv") - 1)) clips ($steps steps of $batch, seed $seed) -> $work/model" >&2

@@ -194,7 +194,9 @@ final class Demo {
         var byRate: [JSONValue] = []
         for name in ["test-8000", "test", "test-22050", "test-44100", "test-48000"] {
             let path = folder.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: path.path) else { continue }
+            guard FileManager.default.fileExists(atPath: path.path) else {
+                throw CommandFailure("\(path.path): expected the digit test clips at this rate, found no folder; run datasets/scripts/make_rates.sh (needs sox and flac) to build the 22.05 and 44.1 kHz sets")
+            }
             let clips = try LoadedClips(ClipDataset(path: path.path))
             let rate = clips.rates.first ?? 0
             model.rateScaling = true
