@@ -65,6 +65,25 @@ public struct AudioClassifierRecipe: Sendable, Equatable {
     /// every `validationInterval` steps (0: at the end only).
     public func train(_ clips: LoadedClips, validation: [AudioClipBatch] = [], validationInterval: Int = 0,
                       output: URL? = nil, progress: ProgressReporter? = nil) throws -> AudioClassifier {
+        let trainer = try self.trainer(clips, validation: validation, validationInterval: validationInterval)
+        if let output {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            trainer.metrics = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
+        }
+        trainer.progress = progress
+        let outcome = try trainer.run()
+        if outcome.reason == .interrupted {
+            throw AudioModelError.input("training interrupted at step \(outcome.step)")
+        }
+        if let output { try trainer.model.saveModel(to: output) }
+        return trainer.model
+    }
+
+    /// A fresh classifier for `clips` (which must share one sample rate: the model's trained rate) and the training
+    /// loop over them, ready to run: `train` runs it; callers that print or save differently attach their own
+    /// metrics and progress.
+    public func trainer(_ clips: LoadedClips, validation: [AudioClipBatch] = [], validationInterval: Int = 0)
+        throws -> Trainer<AudioClassifier, ClipBatchSource> {
         let rates = Set(clips.rates)
         guard rates.count == 1, let rate = rates.first else {
             throw AudioModelError.input("training clips must share one sample rate (the trained rate), found \(rates.sorted())")
@@ -90,18 +109,7 @@ public struct AudioClassifierRecipe: Sendable, Equatable {
             schedule: LearningRateSchedule(peak: learningRate, warmupSteps: max(1, steps / 20), totalSteps: steps,
                                            decay: .cosine),
             maxGradientNorm: 1.0, validationInterval: validationInterval)
-        let trainer = try Trainer(model: model, data: source, validation: validation, options: options)
-        if let output {
-            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-            trainer.metrics = try MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
-        }
-        trainer.progress = progress
-        let outcome = try trainer.run()
-        if outcome.reason == .interrupted {
-            throw AudioModelError.input("training interrupted at step \(outcome.step)")
-        }
-        if let output { try model.saveModel(to: output) }
-        return model
+        return try Trainer(model: model, data: source, validation: validation, options: options)
     }
 }
 

@@ -146,34 +146,30 @@ struct AudioTrainCommand: ParsableCommand {
             guard rates.count == 1, let rate = rates.first else {
                 throw CommandFailure("\(data): training clips must share one sample rate (the trained rate), found \(rates.sorted())")
             }
-            func samples(_ ms: Double) -> Int { max(1, Int((ms * Double(rate) / 1000).rounded())) }
-            var settings = FrontEndSettings(trainedRate: rate, taps: samples(filterMilliseconds), channels: channels,
-                                            window: samples(windowMilliseconds), hop: samples(hopMilliseconds),
-                                            outputs: dModel)
-            settings.normalizeFeatures = !noFeatureNormalization
-            var configuration = MambaConfiguration(vocabSize: 1, hiddenSize: dModel, stateSize: dState,
-                                                   numHiddenLayers: layers)
-            configuration.headType = .sequenceClassification
-            configuration.classifierPooling = .mean
-            configuration.labels = clips.labels
-            configuration.layerMixers = Array(repeating: kind, count: layers)
-            configuration.bidirectional = bidirectional
-            configuration.tieWordEmbeddings = false
-            let model = try AudioClassifier(settings: settings, configuration: configuration, seed: seed)
-            model.trainFilters = trainFilters
-            let source = try ClipBatchSource(clips: clips, batchSize: batch, seed: seed, speedJitter: speedJitter,
-                                             frequencyMask: frequencyMask, timeMask: timeMask, channels: channels)
+            var recipe = AudioClassifierRecipe()
+            recipe.steps = steps
+            recipe.batchSize = batch
+            recipe.learningRate = learningRate
+            recipe.weightDecay = weightDecay
+            recipe.dModel = dModel
+            recipe.layers = layers
+            recipe.dState = dState
+            recipe.mixer = kind
+            recipe.bidirectional = bidirectional
+            recipe.channels = channels
+            recipe.filterMilliseconds = filterMilliseconds
+            recipe.windowMilliseconds = windowMilliseconds
+            recipe.hopMilliseconds = hopMilliseconds
+            recipe.featureNormalization = !noFeatureNormalization
+            recipe.speedJitter = speedJitter
+            recipe.frequencyMask = frequencyMask
+            recipe.timeMask = timeMask
+            recipe.trainFilters = trainFilters
+            recipe.seed = seed
             let validationBatches = try validation.map { try LoadedClips(ClipDataset(path: $0, labels: clips.labels),
                                                                         normalizePeak: normalizePeak).batches(size: 16) } ?? []
-            var exclusions = WeightDecayExclusions.standard
-            if !trainFilters { exclusions.patterns.append("audio_front_end.filters") }
-            let options = TrainerOptions(
-                steps: steps,
-                optimizer: AdamWConfiguration(weightDecay: weightDecay, exclusions: exclusions),
-                schedule: LearningRateSchedule(peak: learningRate, warmupSteps: max(1, steps / 20), totalSteps: steps,
-                                               decay: .cosine),
-                maxGradientNorm: 1.0)
-            let trainer = try Trainer(model: model, data: source, validation: validationBatches, options: options)
+            let trainer = try recipe.trainer(clips, validation: validationBatches)
+            let model = trainer.model
             let outURL = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
             trainer.metrics = try MetricsLog(url: outURL.appendingPathComponent("metrics.jsonl"))
@@ -246,21 +242,12 @@ struct AudioEvalCommand: ParsableCommand {
                 }
                 targets.append(target)
             }
-            let probabilities = try classify(classifier, clips)
-            var confusion = Array(repeating: Array(repeating: 0, count: labels.count), count: labels.count)
-            var loss = 0.0, correct = 0
-            for (row, target) in zip(probabilities, targets) {
-                let predicted = row.indices.max(by: { row[$0] < row[$1] })!
-                confusion[target][predicted] += 1
-                if predicted == target { correct += 1 }
-                loss -= log(max(row[target], 1e-300))
-            }
-            let count = targets.count
-            let accuracy = Double(correct) / Double(count)
-            let perClass: [Double?] = (0..<labels.count).map { c in
-                let total = confusion[c].reduce(0, +)
-                return total > 0 ? Double(confusion[c][c]) / Double(total) : nil
-            }
+            let metrics = try ClassificationMetrics(labels: labels, targets: targets,
+                                                    probabilities: try classify(classifier, clips))
+            let (confusion, count, correct, accuracy) = (metrics.confusion, metrics.count, metrics.correct,
+                                                         metrics.accuracy)
+            let loss = metrics.lossSum
+            let perClass = metrics.recall
             if json {
                 var object: [String: JSONValue] = [
                     "accuracy": .number(accuracy), "count": .integer(Int64(count)),
