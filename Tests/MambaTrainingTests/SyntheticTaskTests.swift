@@ -1,6 +1,7 @@
 // Properties of the synthetic generators: lengths, token ranges, where the answers are and what they are.
 import Foundation
 import MambaTensor
+import MambaBackbone
 import Testing
 @testable import MambaTraining
 
@@ -125,5 +126,20 @@ import Testing
         let b = SyntheticData.fixedBatches(task, count: 2, batchSize: 4, seed: 8)
         #expect(a.map(\.tokens) == b.map(\.tokens))
         #expect(a.count == 2 && a[0].tokens.batch == 4 && a[0].tokenCount == 128)
+    }
+
+    /// `--dt-min/--dt-max` reach the model: every initial Δ = softplus(dt_proj.bias) lies in the range given.
+    @Test(arguments: [(1e-4, 1e-2), (0.001, 0.1)])
+    func initialTimeStepsFollowTheRange(low: Double, high: Double) throws {
+        var experiment = SyntheticExperiment(task: .inductionHeads, mixer: .s6)
+        experiment.timeStepRange = low...high
+        let configuration = experiment.configuration()
+        #expect(configuration.timeStepMin == low && configuration.timeStepMax == high)
+        let model = try MambaModel(configuration: configuration, seed: 5)
+        let bias = try #require(model.parameter("backbone.layers.0.mixer.dt_proj.bias"))
+        let steps = bias.array.map { Foundation.log1p(Foundation.exp(Double($0))) }
+        #expect(steps.count == 128)
+        #expect(steps.allSatisfy { $0 >= low * 0.999 && $0 <= high * 1.001 })
+        #expect(steps.min()! < low * 3 && steps.max()! > high / 3)    // spread over the range, not one value
     }
 }

@@ -53,6 +53,8 @@ public struct SyntheticExperiment: Sendable, Equatable {
     public var evaluationLengths: [Int] = []
     /// Sequences scored per length.
     public var evaluationSequences = 256
+    /// The range of the initial Δ (`time_step_min`, `time_step_max`; Hugging Face's defaults 0.001 and 0.1).
+    public var timeStepRange: ClosedRange<Double> = 0.001...0.1
 
     /// Settings with the library's defaults (training length 256 unless given; `mambakit synthetic` sets each task's
     /// measured defaults over these).
@@ -70,6 +72,9 @@ public struct SyntheticExperiment: Sendable, Equatable {
         configuration.padTokenID = nil
         configuration.bosTokenID = nil
         configuration.eosTokenID = nil
+        configuration.timeStepMin = timeStepRange.lowerBound
+        configuration.timeStepMax = timeStepRange.upperBound
+        configuration.timeStepFloor = min(configuration.timeStepFloor, timeStepRange.lowerBound)
         return configuration
     }
 
