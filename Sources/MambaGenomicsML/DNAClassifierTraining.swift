@@ -32,6 +32,9 @@ public struct DNAClassifierTrainingOptions: Sendable, Equatable {
     public var settings = DNAClassifierSettings()
     /// Reverse-complement augmentation of the training windows (each reversed with probability 1/2).
     public var rcAugment = true
+    /// Random-crop augmentation: train on a random run of each window keeping between this fraction of its bases and
+    /// all of them (1: off).
+    public var cropFraction = 1.0
     /// Passes over the training windows (ignored when `steps` is set).
     public var epochs = 4.0
     /// Optimizer steps; nil: from `epochs`.
@@ -207,7 +210,7 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
     let source = try DNAWindowSource(records: trainingIndices.map { allTokens[$0] },
                                      labels: trainingIndices.map { Int32(allLabels[$0]) },
                                      settings: classifier.settings, rcAugment: options.rcAugment,
-                                     batchSize: options.batchSize, seed: options.seed)
+                                     cropFraction: options.cropFraction, batchSize: options.batchSize, seed: options.seed)
     let perEpoch = source.batchesPerEpoch ?? 1
     let steps = options.steps ?? max(1, Int((options.epochs * Double(perEpoch)).rounded()))
     let interval = options.evaluationInterval ?? max(1, perEpoch / 2)

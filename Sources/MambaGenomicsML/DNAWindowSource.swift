@@ -1,7 +1,7 @@
 // Training batches for the DNA classifier: every training record is cut into windows (DNAClassifierSettings: whole
 // records up to the window length, else full windows every stride bases plus one ending at the record's end), each
 // window labelled with its record's class; epochs shuffle the windows (Batcher), and with RC augmentation each
-// window is reverse-complemented with probability 1/2, drawn from a second seeded generator whose state is part of
+// window is optionally cut to a random run of its bases and reverse-complemented with probability 1/2, drawn from a second seeded generator whose state is part of
 // the position, so a resumed run sees exactly the batches it would have seen.
 import Foundation
 import MambaBackbone
@@ -27,12 +27,18 @@ public struct DNAWindowSource: TrainingDataSource {
     public let windows: [Window]
     /// Reverse-complement half of the windows, at random.
     public let rcAugment: Bool
+    /// Random cropping: each window is cut to a random run of its bases, the run's length drawn uniformly between
+    /// this fraction of the window and all of it (1: no cropping).
+    public let cropFraction: Double
     private var batcher: Batcher
     private var generator: Xoshiro256StarStar
 
     /// A source over `records` (token ids) with `labels` (class indices).
     public init(records: [[Int32]], labels: [Int32], settings: DNAClassifierSettings, rcAugment: Bool,
-                batchSize: Int, seed: UInt64) throws {
+                cropFraction: Double = 1, batchSize: Int, seed: UInt64) throws {
+        guard cropFraction > 0, cropFraction <= 1 else {
+            throw DNAModelError.input("crop fraction: expected a value in (0, 1], found \(cropFraction)")
+        }
         guard records.count == labels.count, !records.isEmpty else {
             throw DNAModelError.input("expected one label per record and at least one record, found \(records.count) records and \(labels.count) labels")
         }
@@ -43,6 +49,7 @@ public struct DNAWindowSource: TrainingDataSource {
         self.labels = labels
         self.windows = records.enumerated().flatMap { settings.windows(sequenceLength: $0.element.count, sequence: $0.offset) }
         self.rcAugment = rcAugment
+        self.cropFraction = cropFraction
         self.batcher = try Batcher(count: windows.count, batchSize: batchSize, seed: seed, shuffle: true, dropLast: windows.count > batchSize)
         self.generator = Xoshiro256StarStar(seed: seed ^ 0xDA7A_5EED)
     }
@@ -54,7 +61,15 @@ public struct DNAWindowSource: TrainingDataSource {
         var targets: [Int32] = []
         for index in batch.indices {
             let window = windows[index]
-            var ids = Array(records[window.sequence][window.range])
+            var range = window.range
+            if cropFraction < 1, range.count > 1 {
+                let n = range.count
+                let u = Double(generator.next() >> 11) * 0x1p-53
+                let keep = min(n, max(1, Int((Double(n) * (cropFraction + (1 - cropFraction) * u)).rounded(.up))))
+                let start = range.lowerBound + Int(generator.next() % UInt64(n - keep + 1))
+                range = start..<(start + keep)
+            }
+            var ids = Array(records[window.sequence][range])
             if rcAugment, generator.next() & 1 == 1 { DNATokenizer.reverseComplementInPlace(&ids) }
             sequences.append(ids)
             targets.append(labels[window.sequence])

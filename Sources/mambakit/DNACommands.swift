@@ -50,6 +50,9 @@ struct DNATrainCommand: ParsableCommand {
     @Flag(name: .customLong("rc-augment"), inversion: .prefixedNo,
           help: "Reverse-complement each training window with probability 1/2.")
     var rcAugment = true
+    @Option(name: .customLong("crop-augment"),
+            help: "Train on a random run of each window keeping between this fraction of its bases and all of them (1: off; typically 0.5-1).")
+    var cropAugment = 1.0
     @Flag(name: .customLong("rc-average"), inversion: .prefixedNo,
           help: "At validation and prediction, average each window's probabilities with its reverse complement's (2x the prediction compute).")
     var rcAverage = true
@@ -79,6 +82,9 @@ struct DNATrainCommand: ParsableCommand {
             guard let poolingKind = ClassifierPooling(rawValue: pooling) else {
                 throw CommandFailure("--pooling: expected mean or last, found \(pooling)")
             }
+            guard cropAugment > 0, cropAugment <= 1 else {
+                throw CommandFailure("--crop-augment: expected a fraction above 0 and at most 1, found \(cropAugment)")
+            }
             guard (0...0.5).contains(validationFraction) else {
                 throw CommandFailure("--validation-fraction: expected 0 to 0.5, found \(validationFraction)")
             }
@@ -101,6 +107,7 @@ struct DNATrainCommand: ParsableCommand {
             options.bidirectional = bidirectional
             options.pooling = poolingKind
             options.rcAugment = rcAugment
+            options.cropFraction = cropAugment
             options.settings = DNAClassifierSettings(windowLength: window, windowStride: stride, rcAverage: rcAverage,
                                                      rcAugment: rcAugment)
             options.epochs = epochs

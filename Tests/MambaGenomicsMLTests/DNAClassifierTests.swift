@@ -108,6 +108,44 @@ struct DNAClassifierTests {
         #expect(c.windows.count == records.reduce(0) { $0 + settings.windows(sequenceLength: $1.count, sequence: 0).count })
     }
 
+    @Test func cropAugmentGivesRunsOfAtLeastTheFractionAndResumesExactly() throws {
+        let records = (0..<30).map { i in randomBases(40 + i, seed: UInt64(300 + i)).map { Int32(DNATokenizer.token(forByte: $0)!) } }
+        let labels = (0..<30).map { Int32($0 % 3) }
+        let settings = DNAClassifierSettings(windowLength: 48, windowStride: 24)
+        var source = try DNAWindowSource(records: records, labels: labels, settings: settings, rcAugment: true,
+                                         cropFraction: 0.5, batchSize: 1, seed: 9)
+        var shortest = Int.max, cropped = 0
+        for _ in 0..<300 {
+            let batch = try source.next()
+            let ids = Array(batch.tokens.ids.prefix(batch.tokens.lengths[0]))
+            // A contiguous run (either strand) of some window of a record of the batch's class, at least half of it.
+            let label = { if case .classification(let l) = batch.objective { return l[0] } else { return -1 } }()
+            let found = source.windows.contains { w in
+                guard labels[w.sequence] == label, ids.count * 2 >= w.range.count, ids.count <= w.range.count else { return false }
+                let part = Array(records[w.sequence][w.range]), back = DNATokenizer.reverseComplement(part)
+                return (0...(part.count - ids.count)).contains { o in
+                    Array(part[o..<(o + ids.count)]) == ids || Array(back[o..<(o + ids.count)]) == ids
+                }
+            }
+            #expect(found)
+            shortest = min(shortest, ids.count)
+            if ids.count < min(48, records.map(\.count).min()!) { cropped += 1 }
+        }
+        #expect(shortest >= 20 && cropped > 150, "shortest \(shortest), cropped \(cropped) of 300")
+        // Resume: the crop draws come from the saved generator.
+        for _ in 0..<3 { _ = try source.next() }
+        let saved = source.position
+        let expected = try (0..<5).map { _ in try source.next().tokens }
+        var again = try DNAWindowSource(records: records, labels: labels, settings: settings, rcAugment: true,
+                                        cropFraction: 0.5, batchSize: 1, seed: 9)
+        try again.restore(saved)
+        #expect(try (0..<5).map { _ in try again.next().tokens } == expected)
+        #expect(throws: DNAModelError.self) {
+            try DNAWindowSource(records: records, labels: labels, settings: settings, rcAugment: true, cropFraction: 0,
+                                batchSize: 1, seed: 9)
+        }
+    }
+
     @Test func backboneInitialisesFromANextBaseModel() throws {
         let folder = try makeTemporaryDirectory("dna-init")
         var c = MambaConfiguration(vocabSize: DNATokenizer.vocabularySize, hiddenSize: 16, stateSize: 4, numHiddenLayers: 2)
