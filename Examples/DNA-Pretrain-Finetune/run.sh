@@ -3,7 +3,7 @@
 # other data, nothing downloaded), then a classifier fine-tuned from that backbone, compared with the same classifier
 # trained from scratch with the same settings and budget. Prints bits per base and both test accuracies.
 #
-#   Examples/DNA-Pretrain-Finetune/run.sh             # default run (about 10 minutes on 2 cores)
+#   Examples/DNA-Pretrain-Finetune/run.sh             # default run (2 minutes on 2 idle cores)
 #   STEPS=3 Examples/DNA-Pretrain-Finetune/run.sh     # CI: tiny settings
 #
 # Environment: TASK (default promoter), STEPS (tiny mode), LM_EPOCHS (2), EPOCHS (classifier epochs, 3), SEED (1),
