@@ -166,11 +166,14 @@ def build_coding(work, out_dir):
     write_task(out_dir, "coding", train, test, rng)
 
 
-def build_promoter(work, out_dir):
-    rng = random.Random(4003)
-    path = os.path.join(work, "pkg/r-bioc-biostrings/usr/lib/R/site-library/Biostrings/extdata/dm3_upstream2000.fa.gz")
-    width = 250
-    split_of = {"chr2L": "train", "chr2R": "train", "chr3L": "train", "chr3R": "test"}
+PROMOTER_SOURCE = "pkg/r-bioc-biostrings/usr/lib/R/site-library/Biostrings/extdata/dm3_upstream2000.fa.gz"
+PROMOTER_SPLITS = {"chr2L": "train", "chr2R": "train", "chr3L": "train", "chr3R": "test"}
+
+
+def promoter_pools(path, split_of, width=250):
+    """Every promoter and distal window of the chromosomes in split_of: returns (unique regions, distal windows
+    dropped, {(split, label): [Window]} in (chromosome, start) order). Used by build_promoter and by
+    scripts/experiments/promoter_more_data.py."""
     # Unique upstream regions: several transcripts share one start; key (chrom, start, strand).
     regions = {}
     for header, seq in read_fasta(path):
@@ -213,8 +216,14 @@ def build_promoter(work, out_dir):
                 dropped += 1
                 continue
             pools[(split_of[chrom], label)].append(Window(chrom, g0, g0 + width, piece, label))
+    return len(regions), dropped, pools
+
+
+def build_promoter(work, out_dir):
+    rng = random.Random(4003)
+    regions, dropped, pools = promoter_pools(os.path.join(work, PROMOTER_SOURCE), PROMOTER_SPLITS)
     print("promoter: %d unique regions, %d distal windows dropped for overlapping a promoter window"
-          % (len(regions), dropped))
+          % (regions, dropped))
     for key, ws in sorted(pools.items()):
         print("promoter pool %s %s: %d windows" % (key[0], key[1], len(ws)))
     train = sample(pools[("train", "promoter")], 2500, rng, "promoter train promoter")
