@@ -2,7 +2,7 @@
 """Builds a larger training set for the `promoter` task: every promoter and distal window of the training
 chromosomes (chr2L, chr2R, chr3L), from datasets/scripts/build_dna.py's promoter_pools (unique upstream regions, ACGT
 only, distal windows overlapping a promoter window dropped), balanced by class and oriented at random, instead of the
-2,500 + 2,500 the shipped task samples. The test chromosome (chr3R) is not read. Not shipped (about 1.4 MB gzip):
+2,500 + 2,500 the shipped task samples. The test chromosome (chr3R) is left out. Not shipped (about 1.4 MB gzip):
 an experiment for "does the promoter task need more data?" (docs/dna.md).
 
     cd /tmp && apt-get download r-bioc-biostrings && dpkg -x r-bioc-biostrings_*.deb biostrings
