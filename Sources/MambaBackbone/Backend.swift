@@ -155,7 +155,7 @@ public protocol MambaBackend: Sendable {
     func scatterColumns(_ source: UnsafePointer<Float>, count: Int, rows: Int,
                         into destination: UnsafeMutablePointer<Float>, stride: Int, start: Int)
     /// `SequenceOps.poolBackward`.
-    func poolBackward(_ dPooled: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
+    func poolBackward(_ dPooled: UnsafePointer<Float>, input: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
                       lengths: UnsafePointer<Int32>, pooling: ClassifierPooling, into dInput: UnsafeMutablePointer<Float>)
     /// `CrossEntropy.forward`: the summed loss over rows with a target, and the logits' gradient in place.
     func crossEntropy(logits: UnsafeMutablePointer<Float>, rows: Int, classes: Int, stride: Int,
@@ -408,10 +408,10 @@ public struct CPUBackend: MambaBackend {
         SequenceOps.scatterColumns(source, count: count, rows: rows, into: destination, stride: stride, start: start)
     }
     /// `SequenceOps.poolBackward`.
-    public func poolBackward(_ dPooled: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
+    public func poolBackward(_ dPooled: UnsafePointer<Float>, input: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
                              lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
                              into dInput: UnsafeMutablePointer<Float>) {
-        SequenceOps.poolBackward(dPooled, sequences: sequences, length: length, dim: dim, lengths: lengths,
+        SequenceOps.poolBackward(dPooled, input: input, sequences: sequences, length: length, dim: dim, lengths: lengths,
                                  pooling: pooling, into: dInput)
     }
     /// `CrossEntropy.forward`.

@@ -13,7 +13,7 @@
 //   understands), rms_norm (state-spaces: false would mean LayerNorm, unsupported: error).
 // MambaKit keys: layer_mixers (["s6" | "s4d"], one per layer, default all "s6"), bidirectional (BiMamba),
 //   bidirectional_weight_tie (the reverse mixer shares the forward mixer's weights), head_type ("causal_lm" |
-//   "sequence_classification"), classifier_pooling ("mean" | "last"), id2label (HF's {"0": "name"} form; its size is
+//   "sequence_classification"), classifier_pooling ("mean" | "last" | "max"), id2label (HF's {"0": "name"} form; its size is
 //   the number of classes), tokenizer (a MambaKit tokenizer name), sample_rate (Hz, audio models).
 // Unknown keys (architectures, transformers_version, use_cache, use_mambapy, torch_dtype, ...) are PRESERVED: kept in
 // `extraKeys` and written back unchanged, so a config read and written again still loads in transformers.
@@ -42,6 +42,9 @@ public enum ClassifierPooling: String, Codable, Sendable {
     case mean
     /// The final hidden state at the last valid position.
     case last
+    /// The largest value of each channel over the valid positions (its gradient goes to the first position holding
+    /// the maximum).
+    case max
 }
 
 /// `time_step_rank`: "auto" (ceil(hidden_size / 16)) or a fixed rank.
@@ -425,7 +428,7 @@ public struct MambaConfiguration: Codable, Equatable, Sendable {
         var pooling = classifierPooling.rawValue
         try string("classifier_pooling", into: &pooling)
         guard let parsedPooling = ClassifierPooling(rawValue: pooling) else {
-            throw ConfigurationError(key: "classifier_pooling", expected: "\"mean\" or \"last\"",
+            throw ConfigurationError(key: "classifier_pooling", expected: "\"mean\", \"last\" or \"max\"",
                                      found: "\"\(pooling)\"", file: file)
         }
         classifierPooling = parsedPooling

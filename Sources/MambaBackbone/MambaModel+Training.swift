@@ -412,7 +412,7 @@ extension MambaModel {
                                            dOutput: logits, dOutputStride: classes, dInput: dPooled, dInputStride: d,
                                            accumulateInput: false, dWeight: dp + layout.classifierWeight!,
                                            dBias: dp + layout.classifierBias!)
-                    backend.poolBackward(dPooled, sequences: b, length: l, dim: d, lengths: lengths,
+                    backend.poolBackward(dPooled, input: hf, sequences: b, length: l, dim: d, lengths: lengths,
                                          pooling: configuration.classifierPooling, into: dhf)
                 }
             }

@@ -337,11 +337,11 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
         }
     }
     /// `base.poolBackward`, timed.
-    public func poolBackward(_ dPooled: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
+    public func poolBackward(_ dPooled: UnsafePointer<Float>, input: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
                              lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
                              into dInput: UnsafeMutablePointer<Float>) {
         time("poolBackward") {
-            base.poolBackward(dPooled, sequences: sequences, length: length, dim: dim, lengths: lengths,
+            base.poolBackward(dPooled, input: input, sequences: sequences, length: length, dim: dim, lengths: lengths,
                               pooling: pooling, into: dInput)
         }
     }

@@ -278,22 +278,26 @@ struct LayerBackwardTests {
 
     // MARK: - Pooling
 
-    @Test(arguments: [ClassifierPooling.mean, .last])
+    @Test(arguments: [ClassifierPooling.mean, .last, .max])
     func poolingMatchesDifferences(_ pooling: ClassifierPooling) throws {
         var data = TestData(seed: 9)
         let sequences = 3, length = 5, dim = 7
         let lengths: [Int32] = [5, 2, 0]
         let x = data.floats(sequences * length * dim), dPooled = data.floats(sequences * dim)
         var dx = data.floats(x.count)  // overwritten
-        SequenceOps.poolBackward(dPooled, sequences: sequences, length: length, dim: dim, lengths: lengths,
-                                 pooling: pooling, into: &dx)
+        SequenceOps.poolBackward(dPooled, input: x, sequences: sequences, length: length, dim: dim,
+                                 lengths: lengths, pooling: pooling, into: &dx)
         func f(_ x: [Double]) -> Double {
             var sum = 0.0
             for i in 0..<sequences where lengths[i] > 0 {
                 let valid = Int(lengths[i])
                 for j in 0..<dim {
-                    let value = pooling == .last ? x[(i * length + valid - 1) * dim + j]
-                        : (0..<valid).reduce(0.0) { $0 + x[(i * length + $1) * dim + j] } / Double(valid)
+                    let column = (0..<valid).map { x[(i * length + $0) * dim + j] }
+                    let value = switch pooling {
+                    case .last: column[valid - 1]
+                    case .max: column.max()!
+                    case .mean: column.reduce(0, +) / Double(valid)
+                    }
                     sum += Double(dPooled[i * dim + j]) * value
                 }
             }

@@ -124,6 +124,9 @@ struct LayerTests {
         SequenceOps.pool([1, 2, 3, 100, 4, 5, 6, 7], sequences: 2, length: 4, dim: 1, lengths: [3, 2],
                          pooling: .last, into: &pooled)
         #expect(pooled == [3, 5])
+        SequenceOps.pool([1, 9, 3, 100, 4, -5, 6, 7], sequences: 2, length: 4, dim: 1, lengths: [3, 2],
+                         pooling: .max, into: &pooled)
+        #expect(pooled == [9, 4])
     }
 }
 

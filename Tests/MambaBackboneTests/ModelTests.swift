@@ -39,11 +39,14 @@ enum Configurations {
         var lastClassifier = meanClassifier
         lastClassifier.classifierPooling = .last
         lastClassifier.bidirectional = true
+        var maxClassifier = meanClassifier
+        maxClassifier.classifierPooling = .max
         var padded = base()
         padded.padVocabSizeMultiple = 8
         return [("s6", base()), ("options", options), ("s4d", s4d), ("mixed", mixed), ("bidirectional", bidirectional),
                 ("bidirectional-untied", untiedBidirectional), ("classifier-mean", meanClassifier),
-                ("classifier-last-bidirectional", lastClassifier), ("padded-vocabulary", padded)]
+                ("classifier-last-bidirectional", lastClassifier), ("classifier-max", maxClassifier),
+                ("padded-vocabulary", padded)]
     }()
 
     static func named(_ name: String) -> MambaConfiguration { all.first { $0.0 == name }!.1 }

@@ -126,6 +126,9 @@ struct PlainMamba {
             var pooled = [Double](repeating: 0, count: d)
             if c.classifierPooling == .last {
                 pooled = h.last ?? pooled
+            } else if c.classifierPooling == .max, let first = h.first {
+                pooled = first
+                for row in h { for j in 0..<d { pooled[j] = Swift.max(pooled[j], row[j]) } }
             } else if !h.isEmpty {
                 for row in h { for j in 0..<d { pooled[j] += row[j] / Double(h.count) } }
             }

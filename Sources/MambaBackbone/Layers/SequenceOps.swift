@@ -69,8 +69,8 @@ public enum SequenceOps {
         }
     }
 
-    /// pooled[i] = the mean of rows [0, lengths[i]) of sequence i (`.mean`), or its row lengths[i] − 1 (`.last`);
-    /// zeros for an empty sequence. input: (b, l, dim), pooled: (b, dim).
+    /// pooled[i] = the mean of rows [0, lengths[i]) of sequence i (`.mean`), their elementwise maximum (`.max`), or
+    /// its row lengths[i] − 1 (`.last`); zeros for an empty sequence. input: (b, l, dim), pooled: (b, dim).
     public static func pool(_ input: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
                             lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
                             into pooled: UnsafeMutablePointer<Float>) {
@@ -82,6 +82,12 @@ public enum SequenceOps {
             switch pooling {
             case .last:
                 out.update(from: input + (i * length + valid - 1) * dim, count: dim)
+            case .max:
+                out.update(from: input + i * length * dim, count: dim)
+                for t in 1..<valid {
+                    let row = input + (i * length + t) * dim
+                    for j in 0..<dim where row[j] > out[j] { out[j] = row[j] }
+                }
             case .mean:
                 // Double sums: the mean of up to millions of rows stays exact to float precision.
                 var sums = [Double](repeating: 0, count: dim)
@@ -108,9 +114,10 @@ public enum SequenceOps {
 
     /// The gradient of `pool`: dInput (b, l, dim) ← zeros, then for each sequence i with lengths[i] > 0:
     /// `.mean`: dInput[i, t] = dPooled[i] / lengths[i] for t < lengths[i]; `.last`: dInput[i, lengths[i] − 1] =
-    /// dPooled[i]. dPooled: (b, dim).
-    public static func poolBackward(_ dPooled: UnsafePointer<Float>, sequences: Int, length: Int, dim: Int,
-                                    lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
+    /// dPooled[i]; `.max`: dInput[i, t, j] = dPooled[i, j] at the first t < lengths[i] where input[i, t, j] is the
+    /// maximum (`input` is the forward pass's input; the other poolings do not read it). dPooled: (b, dim).
+    public static func poolBackward(_ dPooled: UnsafePointer<Float>, input: UnsafePointer<Float>, sequences: Int,
+                                    length: Int, dim: Int, lengths: UnsafePointer<Int32>, pooling: ClassifierPooling,
                                     into dInput: UnsafeMutablePointer<Float>) {
         dInput.update(repeating: 0, count: sequences * length * dim)
         for i in 0..<sequences {
@@ -120,6 +127,15 @@ public enum SequenceOps {
             switch pooling {
             case .last:
                 (dInput + (i * length + valid - 1) * dim).update(from: gradient, count: dim)
+            case .max:
+                for j in 0..<dim {
+                    var best = 0, value = input[i * length * dim + j]
+                    for t in 1..<valid where input[(i * length + t) * dim + j] > value {
+                        best = t
+                        value = input[(i * length + t) * dim + j]
+                    }
+                    dInput[(i * length + best) * dim + j] = gradient[j]
+                }
             case .mean:
                 let scale = 1 / Float(valid)
                 for t in 0..<valid {
