@@ -12,6 +12,12 @@
 //            with valid-length weights), so the combined distribution is RC-invariant when rcAverage is on.
 // Embeddings are combined the same way from the pooled final hidden states {d_model}.
 //
+// An ensemble holds several member models of the same labels (e.g. trained with different seeds, `train --ensemble
+// K`): p(record) is the mean of the members' p(record), and the embedding is the members' embeddings concatenated
+// ({Σ d_model}). Its folder holds each member's folder (member-1, member-2, ...) and a config.json that is the first
+// member's with `dna_ensemble: {"members": [folder names]}` and the ensemble's `dna_classifier` settings; it has no
+// model.safetensors of its own.
+//
 // Windows of a batch are padded to the batch's longest (pad id 4); the backbone masks padded positions (the scans
 // leave the state untouched, mean pooling divides by the valid length).
 import Foundation
@@ -100,8 +106,13 @@ public final class DNAClassifier: @unchecked Sendable {
     /// The tokenizer name recorded in config.json.
     public static let tokenizerName = "dna-char"
 
-    /// The backbone and head.
-    public let model: MambaModel
+    /// The config.json key listing an ensemble's member folders.
+    public static let ensembleKey = "dna_ensemble"
+
+    /// The backbone and head (an ensemble's first member).
+    public var model: MambaModel { members[0] }
+    /// Every member: one model, or an ensemble's models (their probabilities are averaged).
+    public let members: [MambaModel]
     /// Windows and reverse-complement handling.
     public let settings: DNAClassifierSettings
     /// Windows per forward pass at prediction (memory: about windows · W · d_model · (layers + 6) floats).
@@ -113,14 +124,47 @@ public final class DNAClassifier: @unchecked Sendable {
     public var labels: [String] { model.configuration.labels }
 
     /// A classifier over an existing model (a sequence_classification head over the DNA vocabulary).
-    public init(model: MambaModel, settings: DNAClassifierSettings) throws {
+    public convenience init(model: MambaModel, settings: DNAClassifierSettings) throws {
+        try self.init(members: [model], settings: settings)
+    }
+
+    /// An ensemble (or, with one model, a single classifier): every member a sequence_classification model over the
+    /// DNA vocabulary with the same labels in the same order.
+    public init(members: [MambaModel], settings: DNAClassifierSettings) throws {
         try settings.validate()
-        let c = model.configuration
-        guard c.headType == .sequenceClassification, !c.labels.isEmpty, c.vocabSize >= DNATokenizer.vocabularySize else {
-            throw DNAModelError.model("expected a sequence_classification model with labels over the \(DNATokenizer.vocabularySize)-token DNA vocabulary, found head \(c.headType.rawValue), \(c.labels.count) labels, vocabulary \(c.vocabSize)")
+        guard let first = members.first else { throw DNAModelError.model("expected at least one member model, found none") }
+        for (index, member) in members.enumerated() {
+            let c = member.configuration
+            guard c.headType == .sequenceClassification, !c.labels.isEmpty, c.vocabSize >= DNATokenizer.vocabularySize else {
+                throw DNAModelError.model("\(members.count > 1 ? "member \(index + 1): " : "")expected a sequence_classification model with labels over the \(DNATokenizer.vocabularySize)-token DNA vocabulary, found head \(c.headType.rawValue), \(c.labels.count) labels, vocabulary \(c.vocabSize)")
+            }
+            guard c.labels == first.configuration.labels else {
+                throw DNAModelError.model("member \(index + 1): expected the labels of member 1 (\(first.configuration.labels.joined(separator: ", "))), found \(c.labels.joined(separator: ", "))")
+            }
         }
-        self.model = model
+        self.members = members
         self.settings = settings
+    }
+
+    /// Whether this classifier averages several members.
+    public var isEnsemble: Bool { members.count > 1 }
+
+    /// Values per record embedding: d_model, or the members' d_model summed for an ensemble.
+    public var embeddingWidth: Int { members.reduce(0) { $0 + $1.configuration.hiddenSize } }
+
+    /// An ensemble of classifiers (an ensemble given as a member adds its members), predicting with the first one's
+    /// settings.
+    ///
+    /// - Throws: `DNAModelError.model` when the labels, window length, stride or RC averaging differ.
+    public static func ensemble(of classifiers: [DNAClassifier]) throws -> DNAClassifier {
+        guard let first = classifiers.first else { throw DNAModelError.model("expected at least one classifier, found none") }
+        for (index, other) in classifiers.enumerated() {
+            let a = first.settings, b = other.settings
+            guard a.windowLength == b.windowLength, a.windowStride == b.windowStride, a.rcAverage == b.rcAverage else {
+                throw DNAModelError.model("classifier \(index + 1): expected the prediction settings of classifier 1 (\(a.windowLength)-base windows every \(a.windowStride), RC averaging \(a.rcAverage ? "on" : "off")), found \(b.windowLength) every \(b.windowStride), RC averaging \(b.rcAverage ? "on" : "off")")
+            }
+        }
+        return try DNAClassifier(members: classifiers.flatMap(\.members), settings: first.settings)
     }
 
     /// The configuration of a fresh classifier.
@@ -160,10 +204,13 @@ public final class DNAClassifier: @unchecked Sendable {
 
     /// The same model with other prediction settings (e.g. RC averaging switched off for a comparison).
     public func with(settings: DNAClassifierSettings) throws -> DNAClassifier {
-        try DNAClassifier(model: model, settings: settings)
+        try DNAClassifier(members: members, settings: settings)
     }
 
-    /// Loads a folder written by `save(to:)`.
+    /// The folder name of an ensemble's member `index` (0-based): member-1, member-2, ...
+    public static func memberFolderName(_ index: Int) -> String { "member-\(index + 1)" }
+
+    /// Loads a folder written by `save(to:)` (a single classifier or an ensemble).
     public static func load(from directory: URL) throws -> DNAClassifier {
         let configURL = directory.appendingPathComponent("config.json")
         let configuration = try MambaConfiguration.load(from: configURL)
@@ -176,11 +223,48 @@ public final class DNAClassifier: @unchecked Sendable {
         } catch {
             throw DNAModelError.model("\(configURL.path): \(settingsKey): \(error)")
         }
-        return try DNAClassifier(model: MambaModel.load(from: directory), settings: settings)
+        guard let ensemble = configuration.extraKeys[ensembleKey] else {
+            return try DNAClassifier(model: MambaModel.load(from: directory), settings: settings)
+        }
+        guard case .object(let object) = ensemble, case .array(let list)? = object["members"], !list.isEmpty else {
+            throw DNAModelError.model("\(configURL.path): \(ensembleKey): expected {\"members\": [member folder names]}, found \(ensemble)")
+        }
+        let names = try list.map { item -> String in
+            guard case .string(let name) = item, !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
+                throw DNAModelError.model("\(configURL.path): \(ensembleKey).members: expected folder names inside the model folder, found \(item)")
+            }
+            return name
+        }
+        let models = try names.map { name -> MambaModel in
+            let folder = directory.appendingPathComponent(name)
+            let memberConfiguration = try MambaConfiguration.load(from: folder.appendingPathComponent("config.json"))
+            guard isClassifier(memberConfiguration), memberConfiguration.extraKeys[ensembleKey] == nil else {
+                throw DNAModelError.model("\(folder.path)/config.json: expected a DNA classifier member, found tokenizer \(memberConfiguration.tokenizer ?? "none"), head \(memberConfiguration.headType.rawValue)\(memberConfiguration.extraKeys[ensembleKey] == nil ? "" : ", itself an ensemble")")
+            }
+            return try MambaModel.load(from: folder)
+        }
+        do {
+            return try DNAClassifier(members: models, settings: settings)
+        } catch let error as DNAModelError {
+            throw DNAModelError.model("\(directory.path): \(error.description)")
+        }
     }
 
-    /// Writes config.json and model.safetensors (atomically, each).
-    public func save(to directory: URL) throws { try model.save(to: directory) }
+    /// Writes config.json and model.safetensors (atomically, each). An ensemble writes each member's folder
+    /// (member-1, ...), then its own config.json (so a folder interrupted while saving never reads as the new ensemble),
+    /// then removes a model.safetensors left there by an earlier single model.
+    public func save(to directory: URL) throws {
+        guard isEnsemble else { return try model.save(to: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let names = members.indices.map(Self.memberFolderName)
+        for (member, name) in zip(members, names) { try member.save(to: directory.appendingPathComponent(name)) }
+        var root = model.configuration
+        root.extraKeys[Self.settingsKey] = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(settings))
+        root.extraKeys[Self.ensembleKey] = .object(["members": .array(names.map { .string($0) })])
+        try root.write(to: directory.appendingPathComponent("config.json"))
+        let stale = directory.appendingPathComponent("model.safetensors")
+        if FileManager.default.fileExists(atPath: stale.path) { try FileManager.default.removeItem(at: stale) }
+    }
 
     // MARK: - Initialisation from a pre-trained backbone
 
@@ -220,9 +304,9 @@ public final class DNAClassifier: @unchecked Sendable {
     }
 
     /// Probabilities (and, with `embeddings`, pooled embeddings) of already-encoded records, windows and strands
-    /// combined as in the file header. Records must not be empty.
+    /// combined as in the file header (an ensemble: the members' probabilities averaged, their embeddings
+    /// concatenated). Records must not be empty.
     public func predict(tokens records: [[Int32]], embeddings wantEmbeddings: Bool = false) throws -> DNAPredictions {
-        let classes = labels.count, d = model.configuration.hiddenSize
         var items: [(window: Window, reverse: Bool)] = []
         for (index, record) in records.enumerated() {
             guard !record.isEmpty else { throw DNAModelError.input("record \(index): expected at least one base, found none") }
@@ -231,6 +315,26 @@ public final class DNAClassifier: @unchecked Sendable {
                 if settings.rcAverage { items.append((window, true)) }
             }
         }
+        if members.count == 1 {
+            return try predict(member: model, records: records, items: items, embeddings: wantEmbeddings)
+        }
+        let classes = labels.count, share = 1 / Double(members.count)
+        var probabilities = [[Double]](repeating: [Double](repeating: 0, count: classes), count: records.count)
+        var embeddings: [[Float]]? = wantEmbeddings ? Array(repeating: [], count: records.count) : nil
+        for member in members {
+            let part = try predict(member: member, records: records, items: items, embeddings: wantEmbeddings)
+            for i in records.indices {
+                for j in 0..<classes { probabilities[i][j] += share * part.probabilities[i][j] }
+                if let vector = part.embeddings?[i] { embeddings![i] += vector }
+            }
+        }
+        return DNAPredictions(probabilities: probabilities, embeddings: embeddings)
+    }
+
+    /// One member's predictions of `records` from their (window, strand) items.
+    private func predict(member model: MambaModel, records: [[Int32]], items: [(window: Window, reverse: Bool)],
+                         embeddings wantEmbeddings: Bool) throws -> DNAPredictions {
+        let classes = labels.count, d = model.configuration.hiddenSize
         var probabilityAverager = try WindowAverager(sequenceCount: records.count, width: classes)
         var embeddingAverager = try WindowAverager(sequenceCount: records.count, width: wantEmbeddings ? d : 1)
         // Longest first within the whole request, so that batches hold windows of similar length (less padding).

@@ -54,6 +54,9 @@ public struct DNAClassifierTrainingOptions: Sendable, Equatable {
     public var evaluationInterval: Int?
     /// Seed of the split, the initial parameters, the window order and the augmentation.
     public var seed: UInt64 = 1
+    /// Seed of the validation split only (nil: `seed`): models trained with different seeds and one split seed are
+    /// validated on the same records, so an ensemble of them can be validated too.
+    public var splitSeed: UInt64?
     /// A model folder (or a `mambakit train` run folder) whose backbone initialises the classifier's; its shape
     /// (d_model, layers, d_state, expand, mixers) replaces the options'.
     public var initFrom: URL?
@@ -170,7 +173,7 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
         validationSet = given
     } else if options.validationFraction > 0 {
         let split = stratifiedSplit(labels: allLabels, classes: train.labels.count, fraction: options.validationFraction,
-                                    seed: options.seed)
+                                    seed: options.splitSeed ?? options.seed)
         trainingIndices = split.training
         validationSet = try SequenceDataset(source: train.source + " (validation split)",
                                             records: split.validation.map { train.records[$0] }, labelSet: train.labels)
@@ -263,6 +266,59 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
                                    seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
                                    interrupted: interrupted)
     return (classifier, report)
+}
+
+/// What `trainDNAClassifierEnsemble` did.
+public struct DNAEnsembleTrainingReport: Sendable {
+    /// Each member's training, in order.
+    public var members: [DNATrainingReport]
+    /// The ensemble's metrics on the shared validation records (nil without validation).
+    public var validation: ClassificationMetrics?
+    /// Training stopped early on request: the members trained so far (the last one's best parameters so far) form the
+    /// ensemble.
+    public var interrupted: Bool
+}
+
+/// Trains `count` classifiers that differ only in their seed (member i, 0-based: `options.seed + i` for the initial
+/// parameters, window order and augmentation) and share one validation split (drawn with `options.splitSeed ??
+/// options.seed`), and returns them as an ensemble validated on that split. `metrics(i)` gives member i's log.
+/// A stop request ends the current member (keeping its best parameters so far) and trains no further ones.
+public func trainDNAClassifierEnsemble(train: SequenceDataset, validation given: SequenceDataset? = nil,
+                                       options: DNAClassifierTrainingOptions, count: Int,
+                                       progress: ProgressReporter? = nil, metrics: (Int) throws -> MetricsLog? = { _ in nil },
+                                       stopRequested: @escaping () -> Bool = { false }) throws -> (DNAClassifier, DNAEnsembleTrainingReport) {
+    guard count >= 1 else { throw DNAModelError.settings("expected an ensemble of at least one member, found \(count)") }
+    var members: [DNAClassifier] = [], reports: [DNATrainingReport] = []
+    for index in 0..<count {
+        if index > 0 && stopRequested() {
+            reports[index - 1].interrupted = true
+            break
+        }
+        var memberOptions = options
+        memberOptions.seed = options.seed &+ UInt64(index)
+        memberOptions.splitSeed = options.splitSeed ?? options.seed
+        progress?.message("member \(index + 1) of \(count): seed \(memberOptions.seed)")
+        let (member, report) = try trainDNAClassifier(train: train, validation: given, options: memberOptions,
+                                                      progress: progress, metrics: metrics(index),
+                                                      stopRequested: stopRequested)
+        members.append(member)
+        reports.append(report)
+        if report.interrupted { break }
+    }
+    let ensemble = try DNAClassifier.ensemble(of: members)
+    var validationMetrics: ClassificationMetrics?
+    if let given {
+        validationMetrics = try ensemble.evaluate(given)
+    } else if options.validationFraction > 0 {
+        let labels = train.records.map { $0.labelIndex! }
+        let split = stratifiedSplit(labels: labels, classes: train.labels.count, fraction: options.validationFraction,
+                                    seed: options.splitSeed ?? options.seed)
+        let held = try SequenceDataset(source: train.source + " (validation split)",
+                                       records: split.validation.map { train.records[$0] }, labelSet: train.labels)
+        validationMetrics = try ensemble.evaluate(held)
+    }
+    return (ensemble, DNAEnsembleTrainingReport(members: reports, validation: validationMetrics,
+                                                interrupted: reports.last?.interrupted ?? false))
 }
 
 /// Trains a classifier on a labelled FASTA(.gz) file (`label=` in the headers, or an id -> label `manifest`) or a

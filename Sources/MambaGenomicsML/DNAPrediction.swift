@@ -13,7 +13,7 @@ public struct DNARecordPrediction: Sendable {
     public var id: String
     /// Probabilities per class (the model's label order).
     public var probabilities: [Double]
-    /// The pooled embedding {d_model}, when asked for.
+    /// The pooled embedding {d_model; an ensemble: Σ d_model}, when asked for.
     public var embedding: [Float]?
     /// The 1-based header line in the file.
     public var line: Int
@@ -96,12 +96,13 @@ extension DNAClassifier {
     }
 
     /// Writes per-record embeddings of `fasta` to a safetensors file (atomically): `embeddings` {records, d_model}
-    /// (mean pooled final hidden states, combined over windows and strands as predictions are) and `probabilities`
+    /// (pooled final hidden states, combined over windows and strands as predictions are; an ensemble's members'
+    /// concatenated, {records, Σ d_model}) and `probabilities`
     /// {records, classes}; the metadata holds `ids` (newline-separated, file order) and `labels`. The output is
     /// O(records · d_model) floats, held until written; reading stays streaming.
     @discardableResult
     public func writeEmbeddings(fasta: String, to output: URL, chunk: Int = 1024) throws -> (records: Int, bases: Int) {
-        let d = model.configuration.hiddenSize, classes = labels.count
+        let d = embeddingWidth, classes = labels.count
         var ids: [String] = [], embeddings: [Float] = [], probabilities: [Float] = []
         let counts = try predict(fasta: fasta, chunk: chunk, embeddings: true) { predictions in
             for prediction in predictions {
@@ -112,7 +113,7 @@ extension DNAClassifier {
         }
         var writer = SafeTensorsWriter(metadata: ["format": "pt", "ids": ids.joined(separator: "\n"),
                                                   "labels": labels.joined(separator: "\n"),
-                                                  "model": "mambakit dna classifier, d_model \(d)"])
+                                                  "model": "mambakit dna classifier, \(members.count == 1 ? "d_model \(d)" : "ensemble of \(members.count), embedding width \(d)")"])
         writer.add("embeddings", shape: [ids.count, d], .float32(embeddings))
         writer.add("probabilities", shape: [ids.count, classes], .float32(probabilities))
         try writer.write(to: output)

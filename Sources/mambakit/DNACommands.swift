@@ -26,7 +26,10 @@ struct DNATrainCommand: ParsableCommand {
         --eval-every steps and the best evaluation's parameters are kept. Records longer than --window are cut into \
         windows every --stride bases and their predictions averaged. Ctrl-C (or SIGTERM) stops training early and \
         keeps the best model so far. Writes DIR/config.json, DIR/model.safetensors \
-        (a transformers-style folder) and DIR/metrics.jsonl. Defaults are the measured ones of docs/dna.md.
+        (a transformers-style folder) and DIR/metrics.jsonl. Defaults are the measured ones of docs/dna.md. \
+        --ensemble K trains K models with seeds --seed, --seed + 1, ... on one validation split and writes them as \
+        an ensemble (DIR/member-1, ...; eval, predict and embed average the members' probabilities); `mambakit \
+        ensemble` joins models trained separately (give them one --split-seed).
         """
     )
 
@@ -56,7 +59,7 @@ struct DNATrainCommand: ParsableCommand {
     @Flag(name: .customLong("rc-average"), inversion: .prefixedNo,
           help: "At validation and prediction, average each window's probabilities with its reverse complement's (2x the prediction compute).")
     var rcAverage = true
-    @Option(help: "Pooling of the final hidden states: mean (over valid positions) or last (the last valid position).")
+    @Option(help: "Pooling of the final hidden states: mean (over valid positions), max (per channel, over valid positions) or last (the last valid position).")
     var pooling = "mean"
     @Option(help: "Window length in bases (records up to this length are read whole; typically 256-4096).") var window = 1024
     @Option(help: "Bases between window starts for longer records (default: window / 2).") var stride: Int?
@@ -72,6 +75,11 @@ struct DNATrainCommand: ParsableCommand {
             help: "Initialise the backbone from this model folder or `train --task lm` run folder (its d_model, layers, d_state, expand and mixer are used).")
     var initFrom: String?
     @Option(help: "Seed of the split, initial parameters, window order and augmentation (any integer 0 to 2^64-1).") var seed: UInt64 = 1
+    @Option(name: .customLong("split-seed"),
+            help: "Seed of the validation split only (any integer 0 to 2^64-1; default: --seed); models to be joined by `mambakit ensemble` should share it.")
+    var splitSeed: UInt64?
+    @Option(help: "Models to train and average, seeds --seed, --seed + 1, ... (typically 1-8; each costs a full training).")
+    var ensemble = 1
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func run() throws {
@@ -80,7 +88,7 @@ struct DNATrainCommand: ParsableCommand {
             guard task == "classify" else { throw CommandFailure("--task: expected classify for DNA classification (next-base pre-training: --task lm), found \(task)") }
             guard let mixerKind = MixerKind(rawValue: mixer) else { throw CommandFailure("--mixer: expected s6 or s4d, found \(mixer)") }
             guard let poolingKind = ClassifierPooling(rawValue: pooling) else {
-                throw CommandFailure("--pooling: expected mean or last, found \(pooling)")
+                throw CommandFailure("--pooling: expected mean, last or max, found \(pooling)")
             }
             guard cropAugment > 0, cropAugment <= 1 else {
                 throw CommandFailure("--crop-augment: expected a fraction above 0 and at most 1, found \(cropAugment)")
@@ -88,6 +96,7 @@ struct DNATrainCommand: ParsableCommand {
             guard (0...0.5).contains(validationFraction) else {
                 throw CommandFailure("--validation-fraction: expected 0 to 0.5, found \(validationFraction)")
             }
+            guard ensemble >= 1 else { throw CommandFailure("--ensemble: expected 1 or more models, found \(ensemble)") }
             guard window >= 1, (stride ?? 1) >= 1, batch >= 1, epochs > 0, (steps ?? 1) >= 1, (evalEvery ?? 1) >= 1,
                   dModel >= 1, layers >= 1, dState >= 1, expand >= 1, convKernel >= 1 else {
                 throw CommandFailure("--window, --stride, --batch, --steps, --eval-every, --d-model, --layers, --d-state and --expand must be >= 1, --epochs > 0")
@@ -118,9 +127,13 @@ struct DNATrainCommand: ParsableCommand {
             options.validationFraction = held == nil ? validationFraction : 0
             options.evaluationInterval = evalEvery
             options.seed = seed
+            options.splitSeed = splitSeed
             options.initFrom = initFrom.map { URL(fileURLWithPath: $0) }
             let outURL = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+            if ensemble > 1 {
+                return try trainEnsemble(train: train, validation: held, options: options, progress: progress, to: outURL)
+            }
             let metrics = try MetricsLog(url: outURL.appendingPathComponent("metrics.jsonl"))
             InterruptFlag.installSignalHandlers()
             let (model, report) = try trainDNAClassifier(train: train, validation: held, options: options,
@@ -133,6 +146,66 @@ struct DNATrainCommand: ParsableCommand {
                              v.accuracy, v.mcc, v.loss, v.count, report.selectedStep, report.steps))
             }
             print(String(format: "trained %d steps in %.1f s; model written to %@", report.steps, report.seconds, outURL.path))
+        }
+    }
+
+    /// --ensemble K: the members one after another (each logging to DIR/member-i/metrics.jsonl), then the ensemble.
+    func trainEnsemble(train: SequenceDataset, validation: SequenceDataset?, options: DNAClassifierTrainingOptions,
+                       progress: ProgressReporter, to outURL: URL) throws {
+        InterruptFlag.installSignalHandlers()
+        let (model, report) = try trainDNAClassifierEnsemble(
+            train: train, validation: validation, options: options, count: ensemble, progress: progress,
+            metrics: { index in
+                let folder = outURL.appendingPathComponent(DNAClassifier.memberFolderName(index))
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                return try MetricsLog(url: folder.appendingPathComponent("metrics.jsonl"))
+            },
+            stopRequested: { InterruptFlag.isRaised })
+        if report.interrupted {
+            progress.message("stopped on request during member \(report.members.count); keeping \(report.members.count) member(s)")
+        }
+        try model.save(to: outURL)
+        for (index, member) in report.members.enumerated() {
+            if let v = member.validation {
+                print(String(format: "member %d (seed %llu): validation accuracy %.4f, MCC %.4f, loss %.4f (step %d of %d kept)",
+                             index + 1, options.seed &+ UInt64(index), v.accuracy, v.mcc, v.loss, member.selectedStep,
+                             member.steps))
+            }
+        }
+        if let v = report.validation {
+            print(String(format: "ensemble of %d: validation accuracy %.4f, MCC %.4f, loss %.4f over %d records",
+                         model.members.count, v.accuracy, v.mcc, v.loss, v.count))
+        }
+        let seconds = report.members.reduce(0) { $0 + $1.seconds }
+        print(String(format: "trained %d members (%d steps) in %.1f s; ensemble written to %@", report.members.count,
+                     report.members.reduce(0) { $0 + $1.steps }, seconds, outURL.path))
+    }
+}
+
+/// `mambakit ensemble --out DIR MODEL MODEL ...`.
+struct DNAEnsembleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ensemble",
+        abstract: "Join DNA classifiers of the same labels into one ensemble model folder (probabilities averaged).",
+        discussion: """
+        Each MODEL is a classifier folder (or an ensemble, whose members are added). They must share the labels, \
+        window length, stride and RC averaging; the first one's settings are kept. Train them with one \
+        --split-seed so they were validated on the same records. Writes DIR/member-1, DIR/member-2, ... and \
+        DIR/config.json; `eval`, `predict` and `embed` read DIR like any classifier folder (embeddings: the members' \
+        concatenated).
+        """
+    )
+
+    @Option(name: [.customLong("out"), .customLong("output")], help: "Output ensemble folder.") var out: String
+    @Argument(help: "Classifier folders to join (two or more).") var models: [String]
+
+    func run() throws {
+        try runReportingErrors {
+            guard models.count >= 2 else { throw CommandFailure("expected two or more model folders, found \(models.count)") }
+            let classifiers = try models.map { try DNAClassifier.load(from: resolveModelFolder(URL(fileURLWithPath: $0))) }
+            let joined = try DNAClassifier.ensemble(of: classifiers)
+            try joined.save(to: URL(fileURLWithPath: out))
+            print("ensemble of \(joined.members.count) members written to \(out)")
         }
     }
 }
@@ -294,9 +367,10 @@ struct DNAEmbedCommand: ParsableCommand {
         commandName: "embed",
         abstract: "Write per-record embeddings of a FASTA(.gz) file (safetensors) with a DNA classifier's backbone.",
         discussion: """
-        `embeddings` {records, d_model}: the mean-pooled final hidden states, averaged over windows (and reverse \
-        complements, as the model predicts); `probabilities` {records, classes}; metadata `ids` (newline-separated, \
-        file order) and `labels`.
+        `embeddings` {records, d_model}: the pooled final hidden states (the model's pooling, mean by default), \
+        averaged over windows (and reverse complements, as the model predicts); for an ensemble the members' \
+        embeddings side by side {records, sum of d_model}; `probabilities` {records, classes}; metadata `ids` \
+        (newline-separated, file order) and `labels`.
         """
     )
 
@@ -312,7 +386,7 @@ struct DNAEmbedCommand: ParsableCommand {
             guard chunk >= 1 else { throw CommandFailure("--chunk: expected >= 1, found \(chunk)") }
             let classifier = try DNAClassifier.load(from: resolveModelFolder(URL(fileURLWithPath: model)))
             let counts = try classifier.writeEmbeddings(fasta: input, to: URL(fileURLWithPath: out), chunk: chunk)
-            print("\(counts.records) embeddings of \(classifier.model.configuration.hiddenSize) values written to \(out)")
+            print("\(counts.records) embeddings of \(classifier.embeddingWidth) values written to \(out)")
         }
     }
 }

@@ -16,7 +16,7 @@ struct MambaKitCommand: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [DemoCommand.self, InspectCommand.self, TrainDispatchCommand.self, EvalDispatchCommand.self,
-                      PredictDispatchCommand.self, DNAEmbedCommand.self,
+                      PredictDispatchCommand.self, DNAEmbedCommand.self, DNAEnsembleCommand.self,
                       AudioGenerateCommand.self, SyntheticCommand.self, DebugCommand.self, BenchCommand.self]
     )
 

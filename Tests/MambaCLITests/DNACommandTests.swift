@@ -1,6 +1,7 @@
 // End-to-end runs of the DNA commands on tiny data cut from the shipped tasks: train --task classify (labels in
 // headers, and a manifest), eval --json, predict to a file and to standard output, embed, next-base eval in bits per
-// base, --init-from; bad inputs as one error line.
+// base, --init-from, ensembles (train --ensemble, and `ensemble` over models trained with one --split-seed); bad inputs
+// as one error line.
 import Foundation
 import Testing
 import MambaKit
@@ -111,6 +112,57 @@ struct DNACommandTests {
         let object = try #require(JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
         #expect(object["count"] as? Int == 8)
         #expect((object["labels"] as? [String]) == ["a", "b"])
+    }
+
+    @Test func ensembles() throws {
+        let folder = try makeTemporaryDirectory("dna-cli")
+        let train = try subset("coding", "train", count: 40, in: folder)
+        let test = try subset("coding", "test", count: 12, in: folder)
+        let shape = ["--steps", "3", "--batch", "8", "--d-model", "16", "--layers", "1", "--d-state", "4",
+                     "--eval-every", "3", "--window", "128"]
+        let both = folder.appendingPathComponent("both").path
+        let run = try runTool(["train", "--task", "classify", "--data", train, "--out", both, "--seed", "5",
+                               "--ensemble", "2"] + shape)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("member 2 (seed 6): validation accuracy"), "\(run.stdout)")
+        #expect(run.stdout.contains("ensemble of 2: validation accuracy"), "\(run.stdout)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: both).sorted() == ["config.json", "member-1", "member-2"])
+        #expect(FileManager.default.fileExists(atPath: both + "/member-2/metrics.jsonl"))
+
+        // The same members trained one by one with a shared split seed, then joined: the same predictions.
+        var singles: [String] = []
+        for seed in ["5", "6"] {
+            let path = folder.appendingPathComponent("s\(seed)").path
+            let one = try runTool(["train", "--task", "classify", "--data", train, "--out", path, "--seed", seed,
+                                   "--split-seed", "5"] + shape)
+            #expect(one.status == 0, "\(one.stderr)")
+            singles.append(path)
+        }
+        let joined = folder.appendingPathComponent("joined").path
+        let join = try runTool(["ensemble", "--out", joined] + singles)
+        #expect(join.status == 0 && join.stdout.contains("ensemble of 2 members"), "\(join.stderr)")
+        let a = try runTool(["predict", "--model", both, test]), b = try runTool(["predict", "--model", joined, test])
+        #expect(a.status == 0 && b.status == 0 && a.stdout == b.stdout && a.stdout.split(separator: "\n").count == 13)
+        let eval = try runTool(["eval", "--model", joined, "--data", test, "--json"])
+        let object = try #require(JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
+        #expect(object["count"] as? Int == 12)
+        let embeddings = folder.appendingPathComponent("e.safetensors")
+        #expect(try runTool(["embed", "--model", joined, test, "--out", embeddings.path]).status == 0)
+        #expect(try SafeTensorsFile(contentsOf: embeddings).info("embeddings").shape == [12, 32])
+
+        // One model, or models of other labels: one error line, nothing written.
+        let alone = try runTool(["ensemble", "--out", folder.appendingPathComponent("x").path, singles[0]])
+        #expect(alone.status == 1 && alone.stderr.split(separator: "\n").count == 1, "\(alone.stderr)")
+        let other = try subset("promoter", "train", count: 20, in: folder)
+        let otherModel = folder.appendingPathComponent("other").path
+        #expect(try runTool(["train", "--task", "classify", "--data", other, "--out", otherModel] + shape).status == 0)
+        let mixed = try runTool(["ensemble", "--out", folder.appendingPathComponent("y").path, singles[0], otherModel])
+        #expect(mixed.status == 1 && mixed.stderr.contains("labels"), "\(mixed.stderr)")
+        #expect(mixed.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("y").path))
+        let zero = try runTool(["train", "--task", "classify", "--data", train, "--out", folder.appendingPathComponent("z").path,
+                                "--ensemble", "0"] + shape)
+        #expect(zero.status == 1 && zero.stderr.contains("--ensemble"), "\(zero.stderr)")
     }
 
     @Test func badInputsAreOneErrorLine() throws {

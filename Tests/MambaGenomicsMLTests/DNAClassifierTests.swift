@@ -1,6 +1,7 @@
 // The DNA classifier: reverse-complement invariance with RC averaging, the combination of window predictions (against
 // windows predicted one by one), the training source's resume and augmentation, initialisation from a next-base
-// model, a tiny training run that must learn, streaming prediction and embeddings, and input errors.
+// model, a tiny training run that must learn, streaming prediction and embeddings, ensembles (against their members
+// predicted one by one; saving, loading, training with one validation split), and input errors.
 import Foundation
 import Testing
 import MambaBackbone
@@ -210,6 +211,96 @@ struct DNAClassifierTests {
         #expect(lines.contains { $0.contains("validation at step 4") })
         let metrics = try evaluateDNAClassifier(model: folder.appendingPathComponent("m"), fasta: fasta)
         #expect(metrics.count == 80)
+    }
+
+    @Test func ensemblesAverageTheirMembersAndRoundTripThroughAFolder() throws {
+        let a = try tinyClassifier(window: 24, stride: 10, rcAverage: true, seed: 3)
+        let b = try tinyClassifier(window: 24, stride: 10, rcAverage: true, seed: 4)
+        let ensemble = try DNAClassifier.ensemble(of: [a, b])
+        #expect(ensemble.isEnsemble && ensemble.members.count == 2 && ensemble.embeddingWidth == 32)
+        let records = [randomBases(50, seed: 1), randomBases(9, seed: 2), randomBases(24, seed: 3)]
+        let joint = try ensemble.predict(records, embeddings: true)
+        let pa = try a.predict(records, embeddings: true), pb = try b.predict(records, embeddings: true)
+        for i in records.indices {
+            let mean = zip(pa.probabilities[i], pb.probabilities[i]).map { ($0 + $1) / 2 }
+            #expect(maxAbsoluteDifference(joint.probabilities[i], mean) < 1e-12)
+            #expect(joint.embeddings![i] == pa.embeddings![i] + pb.embeddings![i])
+        }
+        // The members differ, so the average is not either one.
+        #expect(maxAbsoluteDifference(pa.probabilities[0], pb.probabilities[0]) > 1e-4)
+
+        // Saved over an earlier single model: members in their folders, no stale model.safetensors, same numbers.
+        let folder = try makeTemporaryDirectory("dna-ensemble")
+        try a.save(to: folder)
+        try ensemble.save(to: folder)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["config.json", "member-1", "member-2"])
+        let loaded = try DNAClassifier.load(from: folder)
+        #expect(loaded.members.count == 2 && loaded.settings == ensemble.settings)
+        #expect(try loaded.predict(records).probabilities == joint.probabilities)
+        // An ensemble of an ensemble and a model flattens; a single member is an ordinary classifier.
+        #expect(try DNAClassifier.ensemble(of: [loaded, a]).members.count == 3)
+        #expect(try DNAClassifier.ensemble(of: [a]).predict(records).probabilities == pa.probabilities)
+
+        // Members must agree on labels and prediction settings.
+        let otherLabels = try DNAClassifier(labels: ["x", "y"], dModel: 16, layers: 2, dState: 4, bidirectional: false,
+                                            settings: a.settings, seed: 5)
+        #expect { try DNAClassifier.ensemble(of: [a, otherLabels]) } throws: { "\($0)".contains("member 2") && "\($0)".contains("labels") }
+        let otherWindows = try tinyClassifier(window: 32, rcAverage: true)
+        #expect { try DNAClassifier.ensemble(of: [a, otherWindows]) } throws: { "\($0)".contains("classifier 2") }
+        // A broken member list names the file.
+        let config = folder.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"member-2\"", with: "\"../elsewhere\"").write(to: config, atomically: true, encoding: .utf8)
+        #expect { try DNAClassifier.load(from: folder) } throws: { "\($0)".contains("config.json") && "\($0)".contains("members") }
+        try text.replacingOccurrences(of: "\"member-2\"", with: "\"member-9\"").write(to: config, atomically: true, encoding: .utf8)
+        #expect { try DNAClassifier.load(from: folder) } throws: { "\($0)".contains("member-9") }
+    }
+
+    @Test func ensembleTrainingSharesOneValidationSplitAndValidatesTheEnsemble() throws {
+        var generator = Xoshiro256StarStar(seed: 22)
+        var records: [LabelledSequence] = []
+        for i in 0..<60 {
+            let gc = i % 2 == 0
+            let bases: [UInt8] = (0..<30).map { _ in
+                let pair = (gc == (generator.next() % 10 < 8)) ? Array("GC".utf8) : Array("AT".utf8)
+                return pair[Int(generator.next() % 2)]
+            }
+            records.append(LabelledSequence(id: "r\(i)", sequence: bases, label: gc ? "gc" : "at"))
+        }
+        let train = try SequenceDataset(source: "synthetic", records: records)
+        var options = DNAClassifierTrainingOptions()
+        options.dModel = 8
+        options.layers = 1
+        options.dState = 4
+        options.steps = 6
+        options.batchSize = 8
+        options.evaluationInterval = 3
+        options.validationFraction = 0.2
+        options.seed = 7
+        let (ensemble, report) = try trainDNAClassifierEnsemble(train: train, options: options, count: 3)
+        #expect(ensemble.members.count == 3 && report.members.count == 3 && !report.interrupted)
+        // Member i is exactly what a single training with seed 7 + i and split seed 7 gives.
+        for i in 0..<3 {
+            var single = options
+            single.seed = 7 + UInt64(i)
+            single.splitSeed = 7
+            let (member, memberReport) = try trainDNAClassifier(train: train, options: single)
+            #expect(member.model.parameters.array == ensemble.members[i].parameters.array)
+            #expect(memberReport.validation?.accuracy == report.members[i].validation?.accuracy)
+        }
+        #expect(ensemble.members[0].parameters.array != ensemble.members[1].parameters.array)
+        // The ensemble's validation: the shared split, evaluated with the ensemble.
+        let split = stratifiedSplit(labels: train.records.map { $0.labelIndex! }, classes: 2, fraction: 0.2, seed: 7)
+        let held = try SequenceDataset(source: "v", records: split.validation.map { train.records[$0] }, labelSet: train.labels)
+        let expected = try ensemble.evaluate(held)
+        #expect(report.validation?.count == 12 && report.validation?.accuracy == expected.accuracy)
+        #expect(report.validation?.loss == expected.loss)
+
+        // A stop request during member 2 ends it (best so far) and trains no member 3.
+        var polls = 0
+        let (stopped, stoppedReport) = try trainDNAClassifierEnsemble(train: train, options: options, count: 3,
+                                                                      stopRequested: { polls += 1; return polls > 8 })
+        #expect(stopped.members.count == 2 && stoppedReport.interrupted)
     }
 
     @Test func streamingPredictionWritesOneLinePerRecordAtomically() throws {
