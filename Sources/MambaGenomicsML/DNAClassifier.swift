@@ -237,11 +237,12 @@ public final class DNAClassifier: @unchecked Sendable {
         }
         let models = try names.map { name -> MambaModel in
             let folder = directory.appendingPathComponent(name)
-            let memberConfiguration = try MambaConfiguration.load(from: folder.appendingPathComponent("config.json"))
+            let member = try MambaModel.load(from: folder)
+            let memberConfiguration = member.configuration
             guard isClassifier(memberConfiguration), memberConfiguration.extraKeys[ensembleKey] == nil else {
                 throw DNAModelError.model("\(folder.path)/config.json: expected a DNA classifier member, found tokenizer \(memberConfiguration.tokenizer ?? "none"), head \(memberConfiguration.headType.rawValue)\(memberConfiguration.extraKeys[ensembleKey] == nil ? "" : ", itself an ensemble")")
             }
-            return try MambaModel.load(from: folder)
+            return member
         }
         do {
             return try DNAClassifier(members: models, settings: settings)

@@ -120,6 +120,19 @@ public func stratifiedSplit(labels: [Int], classes: Int, fraction: Double, seed:
     return (training.sorted(), validation.sorted())
 }
 
+/// The training records' indices and the validation set: `given`, or a stratified split of `train` drawn with
+/// `options.splitSeed ?? options.seed` (none with a validation fraction of 0).
+func validationSplit(of train: SequenceDataset, given: SequenceDataset?,
+                     options: DNAClassifierTrainingOptions) throws -> (training: [Int], validation: SequenceDataset?) {
+    if let given { return (Array(train.records.indices), given) }
+    guard options.validationFraction > 0 else { return (Array(train.records.indices), nil) }
+    let split = stratifiedSplit(labels: train.records.map { $0.labelIndex! }, classes: train.labels.count,
+                                fraction: options.validationFraction, seed: options.splitSeed ?? options.seed)
+    let held = try SequenceDataset(source: train.source + " (validation split)",
+                                   records: split.validation.map { train.records[$0] }, labelSet: train.labels)
+    return (split.training, held)
+}
+
 /// The model folder inside `url`: `url` itself when it holds config.json, else the newest checkpoint of a
 /// `mambakit train` run folder (`checkpoints/latest`).
 public func resolveModelFolder(_ url: URL) throws -> URL {
@@ -167,17 +180,7 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
     let allLabels = train.records.map { $0.labelIndex! }
 
     // The split (or the given validation set).
-    var trainingIndices = Array(train.records.indices)
-    var validationSet: SequenceDataset?
-    if let given {
-        validationSet = given
-    } else if options.validationFraction > 0 {
-        let split = stratifiedSplit(labels: allLabels, classes: train.labels.count, fraction: options.validationFraction,
-                                    seed: options.splitSeed ?? options.seed)
-        trainingIndices = split.training
-        validationSet = try SequenceDataset(source: train.source + " (validation split)",
-                                            records: split.validation.map { train.records[$0] }, labelSet: train.labels)
-    }
+    let (trainingIndices, validationSet) = try validationSplit(of: train, given: given, options: options)
 
     // The model: fresh, or the shape and backbone of a pre-trained folder.
     var shape = (dModel: options.dModel, layers: options.layers, dState: options.dState, expand: options.expand,
@@ -306,17 +309,8 @@ public func trainDNAClassifierEnsemble(train: SequenceDataset, validation given:
         if report.interrupted { break }
     }
     let ensemble = try DNAClassifier.ensemble(of: members)
-    var validationMetrics: ClassificationMetrics?
-    if let given {
-        validationMetrics = try ensemble.evaluate(given)
-    } else if options.validationFraction > 0 {
-        let labels = train.records.map { $0.labelIndex! }
-        let split = stratifiedSplit(labels: labels, classes: train.labels.count, fraction: options.validationFraction,
-                                    seed: options.splitSeed ?? options.seed)
-        let held = try SequenceDataset(source: train.source + " (validation split)",
-                                       records: split.validation.map { train.records[$0] }, labelSet: train.labels)
-        validationMetrics = try ensemble.evaluate(held)
-    }
+    let validationMetrics = try validationSplit(of: train, given: given, options: options).validation
+        .map { try ensemble.evaluate($0) }
     return (ensemble, DNAEnsembleTrainingReport(members: reports, validation: validationMetrics,
                                                 interrupted: reports.last?.interrupted ?? false))
 }

@@ -25,6 +25,23 @@ private func tinyClassifier(window: Int = 64, stride: Int? = nil, rcAverage: Boo
                       seed: seed)
 }
 
+/// `count` labelled records alternating "gc" (bases drawn 80% from G/C) and "at" (80% from A/T), of lengths drawn by
+/// `length` from the same generator.
+private func gcAndATRecords(_ count: Int, seed: UInt64,
+                            length: (inout Xoshiro256StarStar) -> Int) -> [LabelledSequence] {
+    var generator = Xoshiro256StarStar(seed: seed)
+    return (0..<count).map { i in
+        let gc = i % 2 == 0
+        let n = length(&generator)
+        let bases: [UInt8] = (0..<n).map { _ in
+            let rich = generator.next() % 10 < 8
+            let pair = (gc == rich) ? Array("GC".utf8) : Array("AT".utf8)
+            return pair[Int(generator.next() % 2)]
+        }
+        return LabelledSequence(id: "r\(i)", sequence: bases, label: gc ? "gc" : "at")
+    }
+}
+
 struct DNAClassifierTests {
     @Test(arguments: [false, true])
     func rcAveragingMakesPredictionsStrandInvariant(bidirectional: Bool) throws {
@@ -165,18 +182,7 @@ struct DNAClassifierTests {
 
     @Test func tinyTrainingLearnsGCContentAndSelectsOnValidation() throws {
         // Class "gc": bases drawn 80% from G/C; class "at": 80% from A/T; lengths 20-40.
-        var generator = Xoshiro256StarStar(seed: 21)
-        var records: [LabelledSequence] = []
-        for i in 0..<80 {
-            let gc = i % 2 == 0
-            let n = 20 + Int(generator.next() % 21)
-            let bases: [UInt8] = (0..<n).map { _ in
-                let rich = generator.next() % 10 < 8
-                let pair = (gc == rich) ? Array("GC".utf8) : Array("AT".utf8)
-                return pair[Int(generator.next() % 2)]
-            }
-            records.append(LabelledSequence(id: "r\(i)", sequence: bases, label: gc ? "gc" : "at"))
-        }
+        let records = gcAndATRecords(80, seed: 21) { 20 + Int($0.next() % 21) }
         let train = try SequenceDataset(source: "synthetic", records: records)
         var options = DNAClassifierTrainingOptions()
         options.dModel = 16
@@ -257,16 +263,7 @@ struct DNAClassifierTests {
     }
 
     @Test func ensembleTrainingSharesOneValidationSplitAndValidatesTheEnsemble() throws {
-        var generator = Xoshiro256StarStar(seed: 22)
-        var records: [LabelledSequence] = []
-        for i in 0..<60 {
-            let gc = i % 2 == 0
-            let bases: [UInt8] = (0..<30).map { _ in
-                let pair = (gc == (generator.next() % 10 < 8)) ? Array("GC".utf8) : Array("AT".utf8)
-                return pair[Int(generator.next() % 2)]
-            }
-            records.append(LabelledSequence(id: "r\(i)", sequence: bases, label: gc ? "gc" : "at"))
-        }
+        let records = gcAndATRecords(60, seed: 22) { _ in 30 }
         let train = try SequenceDataset(source: "synthetic", records: records)
         var options = DNAClassifierTrainingOptions()
         options.dModel = 8
