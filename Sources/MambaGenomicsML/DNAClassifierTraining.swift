@@ -35,6 +35,10 @@ public struct DNAClassifierTrainingOptions: Sendable, Equatable {
     /// Random-crop augmentation: train on a random run of each window keeping between this fraction of its bases and
     /// all of them (1: off).
     public var cropFraction = 1.0
+    /// Decay per step of an exponential moving average of the parameters (`ParameterAverage`, bias-corrected; 0: off).
+    /// With it, validation, model selection and the returned model use the average; the optimizer trains the raw
+    /// parameters as without it (the same steps and losses).
+    public var emaDecay = 0.0
     /// Passes over the training windows (ignored when `steps` is set).
     public var epochs = 4.0
     /// Optimizer steps; nil: from `epochs`.
@@ -229,6 +233,11 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
     trainer.metrics = metrics
     trainer.progress = progress
     trainer.stopRequested = stopRequested
+    // With an average, validation, selection and the result use it; `raw` holds the trained parameters meanwhile.
+    let parameters = classifier.model.parameters
+    let average = try options.emaDecay > 0 ? ParameterAverage(decay: options.emaDecay, count: parameters.count) : nil
+    if let average { trainer.afterStep = { _ in average.update(with: parameters) } }
+    let raw = Tensor(zeros: [average == nil ? 0 : parameters.count])
     let parameterCount = classifier.model.layout.entries.reduce(0) { $0 + $1.count }
     progress?.message("training on \(trainingIndices.count) records (\(source.windows.count) windows), validating on \(validationSet?.count ?? 0); \(train.labels.count) classes, \(parameterCount) parameters, \(steps) steps of \(options.batchSize) windows on \(Parallel.threadCount) threads")
 
@@ -240,6 +249,15 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
         let outcome = try trainer.run(stopAfter: min(interval, steps - trainer.step))
         interrupted = outcome.reason == .interrupted
         guard let validationSet else { continue }
+        if let average {
+            withExtendedLifetime((parameters, raw)) { raw.pointer.update(from: parameters.pointer, count: raw.count) }
+            average.write(into: parameters)
+        }
+        defer {
+            if average != nil {
+                withExtendedLifetime((parameters, raw)) { parameters.pointer.update(from: raw.pointer, count: raw.count) }
+            }
+        }
         let result = try classifier.evaluate(validationSet)
         validations.append(DNAValidationRecord(step: trainer.step, accuracy: result.accuracy, loss: result.loss))
         try metrics?.write(["event": .string("validation"), "step": .integer(trainer.step),
@@ -256,10 +274,13 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
                                  trainer.step, result.accuracy, result.loss, result.mcc, result.count,
                                  improved ? " (best so far)" : ""))
     }
-    if let best, best.step != trainer.step {
-        withExtendedLifetime((bestParameters, classifier.model.parameters)) {
-            classifier.model.parameters.pointer.update(from: bestParameters.pointer, count: bestParameters.count)
+    // The model validated best (with an average: those averaged parameters; without validation, the last average).
+    if let best, best.step != trainer.step || average != nil {
+        withExtendedLifetime((bestParameters, parameters)) {
+            parameters.pointer.update(from: bestParameters.pointer, count: bestParameters.count)
         }
+    } else if best == nil, let average {
+        average.write(into: parameters)
     }
     classifier.model.releaseTrainingBuffers()
     let report = DNATrainingReport(trainingRecords: trainingIndices.count, validationRecords: validationSet?.count ?? 0,

@@ -166,6 +166,9 @@ public final class Trainer<Model: Trainable, Data: TrainingDataSource> where Dat
     public var progress: ProgressReporter?
     /// Checked between steps; true makes `run` checkpoint and return `.interrupted`.
     public var stopRequested: () -> Bool = { InterruptFlag.isRaised }
+    /// Called after every optimizer step with the step's number (the parameters already updated), before the step
+    /// is logged, validated or checkpointed.
+    public var afterStep: ((Int) -> Void)?
     /// Every step of this process's `run` calls, in order.
     public private(set) var history: [StepRecord] = []
     /// The last checkpoint written or resumed from.
@@ -208,6 +211,7 @@ public final class Trainer<Model: Trainable, Data: TrainingDataSource> where Dat
                 break
             }
             try trainStep()
+            afterStep?(step)
             let record = history[history.count - 1]
             try log(record, elapsed: elapsedBefore + Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             if options.validationInterval > 0, step % options.validationInterval == 0 {

@@ -56,6 +56,8 @@ struct DNATrainCommand: ParsableCommand {
     @Option(name: .customLong("crop-augment"),
             help: "Train on a random run of each window keeping between this fraction of its bases and all of them (1: off; typically 0.5-1).")
     var cropAugment = 1.0
+    @Option(help: "Validate and keep an exponential moving average of the parameters with this decay per step (0: off; typically 0.99-0.999).")
+    var ema = 0.0
     @Flag(name: .customLong("rc-average"), inversion: .prefixedNo,
           help: "At validation and prediction, average each window's probabilities with its reverse complement's (2x the prediction compute).")
     var rcAverage = true
@@ -93,6 +95,9 @@ struct DNATrainCommand: ParsableCommand {
             guard cropAugment > 0, cropAugment <= 1 else {
                 throw CommandFailure("--crop-augment: expected a fraction above 0 and at most 1, found \(cropAugment)")
             }
+            guard ema >= 0, ema < 1 else {
+                throw CommandFailure("--ema: expected a decay from 0 up to (not including) 1, found \(ema)")
+            }
             guard (0...0.5).contains(validationFraction) else {
                 throw CommandFailure("--validation-fraction: expected 0 to 0.5, found \(validationFraction)")
             }
@@ -117,6 +122,7 @@ struct DNATrainCommand: ParsableCommand {
             options.pooling = poolingKind
             options.rcAugment = rcAugment
             options.cropFraction = cropAugment
+            options.emaDecay = ema
             options.settings = DNAClassifierSettings(windowLength: window, windowStride: stride, rcAverage: rcAverage,
                                                      rcAugment: rcAugment)
             options.epochs = epochs

@@ -182,6 +182,12 @@ struct DNACommandTests {
         #expect(single.status == 1 && single.stderr.contains("at least two classes"))
         #expect(single.stderr.split(separator: "\n").count == 1, "\(single.stderr)")
 
+        let badAverage = try runTool(["train", "--task", "classify", "--data", oneClass, "--out",
+                                      folder.appendingPathComponent("m2").path, "--ema", "1"])
+        #expect(badAverage.status == 1 && badAverage.stderr.contains("--ema: expected a decay"), "\(badAverage.stderr)")
+        #expect(badAverage.stderr.split(separator: "\n").count == 1, "\(badAverage.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("m2").path))
+
         let noModel = try runTool(["predict", "--model", folder.path, unlabelled])
         #expect(noModel.status == 1 && noModel.stderr.split(separator: "\n").count == 1, "\(noModel.stderr)")
     }

@@ -219,6 +219,50 @@ struct DNAClassifierTests {
         #expect(metrics.count == 80)
     }
 
+    @Test func aParameterAverageIsValidatedAndReturnedWhileTrainingRunsAsWithout() throws {
+        let records = gcAndATRecords(60, seed: 23) { _ in 24 }
+        let train = try SequenceDataset(source: "synthetic", records: records)
+        var options = DNAClassifierTrainingOptions()
+        options.dModel = 8
+        options.layers = 1
+        options.dState = 4
+        options.steps = 12
+        options.batchSize = 8
+        options.learningRate = 2e-2
+        options.evaluationInterval = 4
+        options.validationFraction = 0.2
+        let folder = try makeTemporaryDirectory("dna-ema")
+        func trainingLosses(_ name: String) throws -> [Double] {
+            try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8).split(separator: "\n")
+                .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["event"] as? String == "train" }.map { ($0["loss"] as! NSNumber).doubleValue }
+        }
+        let (plain, _) = try trainDNAClassifier(train: train, options: options,
+                                                metrics: try MetricsLog(url: folder.appendingPathComponent("plain.jsonl")))
+        var averaged = options
+        averaged.emaDecay = 0.8
+        let (model, report) = try trainDNAClassifier(train: train, options: averaged,
+                                                     metrics: try MetricsLog(url: folder.appendingPathComponent("ema.jsonl")))
+        // The optimizer saw the same parameters at every step: each validation put the raw parameters back exactly.
+        let losses = try trainingLosses("plain.jsonl"), averagedLosses = try trainingLosses("ema.jsonl")
+        #expect(losses.count == 12 && losses == averagedLosses)
+        #expect(model.model.parameters.array != plain.model.parameters.array)
+        // The reported validation is the returned (averaged) model's.
+        let split = stratifiedSplit(labels: train.records.map { $0.labelIndex! }, classes: 2, fraction: 0.2, seed: 1)
+        let held = try SequenceDataset(source: "v", records: split.validation.map { train.records[$0] }, labelSet: train.labels)
+        let again = try model.evaluate(held)
+        #expect(again.accuracy == report.validation!.accuracy && again.loss == report.validation!.loss)
+        // Without validation the last average is returned; after one step it is that step's parameters.
+        var one = options
+        one.steps = 1
+        one.validationFraction = 0
+        var oneAveraged = one
+        oneAveraged.emaDecay = 0.8
+        let oneStep = try trainDNAClassifier(train: train, options: one).0
+        let oneStepAveraged = try trainDNAClassifier(train: train, options: oneAveraged).0
+        #expect(oneStep.model.parameters.array == oneStepAveraged.model.parameters.array)
+    }
+
     @Test func ensemblesAverageTheirMembersAndRoundTripThroughAFolder() throws {
         let a = try tinyClassifier(window: 24, stride: 10, rcAverage: true, seed: 3)
         let b = try tinyClassifier(window: 24, stride: 10, rcAverage: true, seed: 4)

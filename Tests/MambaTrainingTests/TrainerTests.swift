@@ -81,6 +81,22 @@ import _MambaTestSupport
         #expect(relativeError(fast, reference: w + [b]) < 1e-5)
     }
 
+    @Test func afterStepSeesEveryStepOnceWithItsUpdatedParameters() throws {
+        let trainer = try makeTrainer(steps: 7)
+        var seen: [(step: Int, parameters: [Float])] = []
+        trainer.afterStep = { seen.append(($0, trainer.model.parameters.array)) }
+        try trainer.run(stopAfter: 3)
+        try trainer.run()
+        #expect(seen.map(\.step) == Array(1...7))
+        // The hook runs after the update: its last view is the final parameters, and a plain run (no hook) of the
+        // same steps ends at the same parameters (the hook changes nothing).
+        #expect(seen.last?.parameters == trainer.model.parameters.array)
+        let plain = try makeTrainer(steps: 7)
+        try plain.run()
+        #expect(plain.model.parameters.array == trainer.model.parameters.array)
+        #expect(seen[0].parameters != seen[1].parameters)
+    }
+
     @Test func resumeIsBitIdentical() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
