@@ -70,7 +70,7 @@ public struct DNAClassifierTrainingOptions: Sendable, Equatable {
 }
 
 /// One validation during training.
-public struct DNAValidationRecord: Sendable, Equatable {
+public struct DNAValidationRecord: Sendable, Equatable, Codable {
     /// After this many steps.
     public var step: Int
     /// Validation accuracy.
@@ -152,6 +152,12 @@ public func resolveModelFolder(_ url: URL) throws -> URL {
 /// after `InterruptFlag.installSignalHandlers()`): when it turns true, training validates once more and returns the
 /// best model so far (`DNATrainingReport.interrupted`).
 ///
+/// With `checkpoints` (a folder), the run's state is saved there after every stretch of steps between validations
+/// and on a stop request (the newest only): parameters, AdamW moments, data position, the validations so far, the
+/// best parameters and the parameter average (`DNAClassifierCheckpoint`). `resume: true` continues from it exactly:
+/// the same steps, losses, validations and result as an uninterrupted run with the same options (which must match
+/// the checkpoint's; otherwise `TrainingError.settingsChanged` names the differences).
+///
 /// ```swift
 /// let train = try SequenceDataset(fasta: "datasets/dna/promoter/train.fa.gz")
 /// let (model, report) = try trainDNAClassifier(train: train, options: DNAClassifierTrainingOptions(),
@@ -160,7 +166,7 @@ public func resolveModelFolder(_ url: URL) throws -> URL {
 /// ```
 public func trainDNAClassifier(train: SequenceDataset, validation given: SequenceDataset? = nil,
                                options: DNAClassifierTrainingOptions, progress: ProgressReporter? = nil,
-                               metrics: MetricsLog? = nil,
+                               metrics: MetricsLog? = nil, checkpoints: URL? = nil, resume: Bool = false,
                                stopRequested: @escaping () -> Bool = { false }) throws -> (DNAClassifier, DNATrainingReport) {
     let started = DispatchTime.now().uptimeNanoseconds
     try options.settings.validate()
@@ -233,22 +239,45 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
     trainer.metrics = metrics
     trainer.progress = progress
     trainer.stopRequested = stopRequested
-    // With an average, validation, selection and the result use it; `raw` holds the trained parameters meanwhile.
+    // With an average, validation, selection and the result use it; `raw` holds the trained parameters meanwhile
+    // (and while a resumed run evaluates its best parameters again).
     let parameters = classifier.model.parameters
     let average = try options.emaDecay > 0 ? ParameterAverage(decay: options.emaDecay, count: parameters.count) : nil
     if let average { trainer.afterStep = { _ in average.update(with: parameters) } }
-    let raw = Tensor(zeros: [average == nil ? 0 : parameters.count])
+    let raw = Tensor(zeros: [parameters.count])
     let parameterCount = classifier.model.layout.entries.reduce(0) { $0 + $1.count }
-    progress?.message("training on \(trainingIndices.count) records (\(source.windows.count) windows), validating on \(validationSet?.count ?? 0); \(train.labels.count) classes, \(parameterCount) parameters, \(steps) steps of \(options.batchSize) windows on \(Parallel.threadCount) threads")
 
     var validations: [DNAValidationRecord] = []
     var best: (step: Int, accuracy: Double, loss: Double, metrics: ClassificationMetrics)?
     let bestParameters = Tensor(zeros: [classifier.model.parameters.count])
-    var interrupted = false
-    while trainer.step < steps && !interrupted {
-        let outcome = try trainer.run(stopAfter: min(interval, steps - trainer.step))
-        interrupted = outcome.reason == .interrupted
-        guard let validationSet else { continue }
+    if let checkpoints {
+        trainer.checkpoints = CheckpointStore(directory: checkpoints, keep: 1)
+        trainer.checkpointExtras = { folder in
+            try DNAClassifierCheckpoint(options: options, validations: validations, bestStep: best?.step,
+                                        averageUpdates: average?.updates ?? 0)
+                .write(to: folder, best: best == nil ? nil : bestParameters, averageSum: average?.sum)
+        }
+    }
+    if resume {
+        guard trainer.checkpoints != nil else { throw TrainingError.invalidOption("resume: expected a checkpoint folder, found none") }
+        try trainer.resume()
+        let folder = trainer.lastCheckpoint!
+        let saved = try DNAClassifierCheckpoint.read(from: folder, options: options, parameterCount: parameters.count,
+                                                     best: bestParameters, average: average)
+        validations = saved.validations
+        if let step = saved.bestStep, let validationSet {
+            // The best model's metrics: evaluated again from its saved parameters (evaluation is deterministic).
+            withExtendedLifetime((parameters, raw)) { raw.pointer.update(from: parameters.pointer, count: parameters.count) }
+            withExtendedLifetime((parameters, bestParameters)) { parameters.pointer.update(from: bestParameters.pointer, count: parameters.count) }
+            let result = try classifier.evaluate(validationSet)
+            withExtendedLifetime((parameters, raw)) { parameters.pointer.update(from: raw.pointer, count: parameters.count) }
+            best = (step, result.accuracy, result.loss, result)
+        }
+    }
+    progress?.message("training on \(trainingIndices.count) records (\(source.windows.count) windows), validating on \(validationSet?.count ?? 0); \(train.labels.count) classes, \(parameterCount) parameters, \(steps) steps of \(options.batchSize) windows on \(Parallel.threadCount) threads" + (trainer.step > 0 ? "; resumed at step \(trainer.step)" : ""))
+
+    /// Validates the current parameters (or their average), keeping them when they are the best so far.
+    func validate(_ validationSet: SequenceDataset) throws {
         if let average {
             withExtendedLifetime((parameters, raw)) { raw.pointer.update(from: parameters.pointer, count: raw.count) }
             average.write(into: parameters)
@@ -266,13 +295,27 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
         let improved = best.map { result.accuracy > $0.accuracy || (result.accuracy == $0.accuracy && result.loss < $0.loss) } ?? true
         if improved {
             best = (trainer.step, result.accuracy, result.loss, result)
-            withExtendedLifetime((bestParameters, classifier.model.parameters)) {
-                bestParameters.pointer.update(from: classifier.model.parameters.pointer, count: bestParameters.count)
+            withExtendedLifetime((bestParameters, parameters)) {
+                bestParameters.pointer.update(from: parameters.pointer, count: bestParameters.count)
             }
         }
         progress?.message(String(format: "validation at step %d: accuracy %.4f, loss %.4f, MCC %.4f over %d records%@",
                                  trainer.step, result.accuracy, result.loss, result.mcc, result.count,
                                  improved ? " (best so far)" : ""))
+    }
+
+    // Validation points: every multiple of `interval` and the last step, wherever a run was stopped and resumed (plus
+    // the step of a stop request, for the best model so far; a resumed run does not count that one). A checkpoint is
+    // written when a stretch of steps ends, before its validation: a run resumed there validates that step first.
+    if let validationSet, trainer.step > 0, trainer.step % interval == 0 || trainer.step == steps,
+       validations.last?.step != trainer.step {
+        try validate(validationSet)
+    }
+    var interrupted = false
+    while trainer.step < steps && !interrupted {
+        let outcome = try trainer.run(stopAfter: min(interval - trainer.step % interval, steps - trainer.step))
+        interrupted = outcome.reason == .interrupted
+        if let validationSet, validations.last?.step != trainer.step { try validate(validationSet) }
     }
     // The model validated best (with an average: those averaged parameters; without validation, the last average).
     if let best, best.step != trainer.step || average != nil {

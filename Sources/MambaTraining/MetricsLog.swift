@@ -56,8 +56,9 @@ public final class MetricsLog {
     private let handle: FileHandle
 
     /// Opens `url` for appending (creating it). With `truncatingAfterStep`, first rewrites the file (atomically)
-    /// without the lines whose "step" is greater: a resumed run then does not repeat the steps it redoes.
-    public init(url: URL, truncatingAfterStep step: Int? = nil) throws {
+    /// without the lines whose "step" is greater, and those at that very step whose "event" is in `redoneEvents`: a
+    /// resumed run then does not repeat the steps (and the step's validation, say) that it redoes.
+    public init(url: URL, truncatingAfterStep step: Int? = nil, redoneEvents: Set<String> = []) throws {
         self.url = url
         let manager = FileManager.default
         try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -66,6 +67,8 @@ public final class MetricsLog {
             var kept = ""
             for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
                 if let lineStep = Self.step(of: line), lineStep > step { continue }
+                if !redoneEvents.isEmpty, Self.step(of: line) == step, let event = Self.event(of: line),
+                   redoneEvents.contains(event) { continue }
                 kept += line + "\n"
             }
             try AtomicFile.write(Data(kept.utf8), to: url)
@@ -102,5 +105,12 @@ public final class MetricsLog {
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let step = object["step"] as? Int else { return nil }
         return step
+    }
+
+    /// The "event" of a line, when it is a JSON object with a string "event".
+    static func event(of line: Substring) -> String? {
+        guard let data = line.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["event"] as? String
     }
 }

@@ -17,7 +17,8 @@ public final class ParameterAverage {
     public let decay: Double
     /// Updates so far.
     public private(set) var updates = 0
-    private var sum: [Double]
+    /// The running sum s (before the bias correction), for checkpoints.
+    public private(set) var sum: [Double]
 
     /// An empty average over `count` parameters. Throws unless 0 < decay < 1.
     public init(decay: Double, count: Int) throws {
@@ -39,6 +40,15 @@ public final class ParameterAverage {
             }
         }
         updates += 1
+    }
+
+    /// Continues from a saved `sum` and `updates` (from a checkpoint of an average of the same size).
+    public func restore(sum saved: [Double], updates savedUpdates: Int) throws {
+        guard saved.count == sum.count, savedUpdates >= 0 else {
+            throw TrainingError.invalidOption("parameter average: expected \(sum.count) sums and a count >= 0, found \(saved.count) and \(savedUpdates)")
+        }
+        sum = saved
+        updates = savedUpdates
     }
 
     /// Writes the average into `parameters` (unchanged before the first update).

@@ -169,6 +169,9 @@ public final class Trainer<Model: Trainable, Data: TrainingDataSource> where Dat
     /// Called after every optimizer step with the step's number (the parameters already updated), before the step
     /// is logged, validated or checkpointed.
     public var afterStep: ((Int) -> Void)?
+    /// Writes the caller's own files into each checkpoint folder as it is made (before it becomes the latest); after
+    /// `resume()`, `lastCheckpoint` is the folder to read them from.
+    public var checkpointExtras: ((URL) throws -> Void)?
     /// Every step of this process's `run` calls, in order.
     public private(set) var history: [StepRecord] = []
     /// The last checkpoint written or resumed from.
@@ -328,6 +331,7 @@ public final class Trainer<Model: Trainable, Data: TrainingDataSource> where Dat
             try model.saveModel(to: folder)
             try optimizer.writeState(to: folder.appendingPathComponent("optimizer.safetensors"))
             try AtomicFile.write(stateData, to: folder.appendingPathComponent("trainer_state.json"))
+            try checkpointExtras?(folder)
         }
         lastCheckpoint = folder
         lastCheckpointStep = step

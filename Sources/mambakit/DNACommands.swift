@@ -82,6 +82,8 @@ struct DNATrainCommand: ParsableCommand {
     var splitSeed: UInt64?
     @Option(help: "Models to train and average, seeds --seed, --seed + 1, ... (typically 1-8; each costs a full training).")
     var ensemble = 1
+    @Flag(help: "Continue the interrupted run in --out from its checkpoint (OUT/checkpoints) exactly; the other options must be the same.")
+    var resume = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func run() throws {
@@ -138,15 +140,32 @@ struct DNATrainCommand: ParsableCommand {
             let outURL = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
             if ensemble > 1 {
+                guard !resume else {
+                    throw CommandFailure("--resume: continues a single model's training; an interrupted --ensemble run keeps its finished members, train the missing seeds with --seed N --split-seed S and join them with `mambakit ensemble`")
+                }
                 return try trainEnsemble(train: train, validation: held, options: options, progress: progress, to: outURL)
             }
-            let metrics = try MetricsLog(url: outURL.appendingPathComponent("metrics.jsonl"))
+            // The run's state goes to OUT/checkpoints after each validation stretch and on Ctrl-C, and is removed once
+            // the model is written; --resume continues from it.
+            let checkpoints = outURL.appendingPathComponent("checkpoints")
+            let latest = try CheckpointStore(directory: checkpoints, keep: 1).latest()
+            if resume, latest == nil { throw TrainingError.nothingToResume(path: checkpoints.path) }
+            if !resume, latest != nil {
+                throw CommandFailure("\(out) holds an interrupted run (checkpoints/): pass --resume to continue it, or choose another --out")
+            }
+            let metricsURL = outURL.appendingPathComponent("metrics.jsonl")
+            if !resume { try? FileManager.default.removeItem(at: metricsURL) }
+            let metrics = try MetricsLog(url: metricsURL, truncatingAfterStep: latest?.step,
+                                         redoneEvents: ["validation", "stop"])
             InterruptFlag.installSignalHandlers()
             let (model, report) = try trainDNAClassifier(train: train, validation: held, options: options,
-                                                         progress: progress, metrics: metrics,
-                                                         stopRequested: { InterruptFlag.isRaised })
-            if report.interrupted { progress.message("stopped on request at step \(report.steps); keeping the best model so far") }
+                                                         progress: progress, metrics: metrics, checkpoints: checkpoints,
+                                                         resume: resume, stopRequested: { InterruptFlag.isRaised })
+            if report.interrupted {
+                progress.message("stopped on request at step \(report.steps); keeping the best model so far (continue with --resume)")
+            }
             try model.save(to: outURL)
+            if !report.interrupted { try? FileManager.default.removeItem(at: checkpoints) }
             if let v = report.validation {
                 print(String(format: "validation: accuracy %.4f, MCC %.4f, loss %.4f over %d records (step %d of %d kept)",
                              v.accuracy, v.mcc, v.loss, v.count, report.selectedStep, report.steps))
@@ -246,6 +265,8 @@ struct DNAEvalCommand: ParsableCommand {
     @Option(name: .customLong("rc-average"),
             help: "Override the model's reverse-complement averaging: true or false (default: as trained).")
     var rcAverage: Bool?
+    @Flag(help: "Continue the interrupted run in --out from its checkpoint (OUT/checkpoints) exactly; the other options must be the same.")
+    var resume = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
 
     func run() throws {

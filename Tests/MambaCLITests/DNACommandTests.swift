@@ -188,6 +188,11 @@ struct DNACommandTests {
         #expect(badAverage.stderr.split(separator: "\n").count == 1, "\(badAverage.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("m2").path))
 
+        let nothing = try runTool(["train", "--task", "classify", "--data", oneClass, "--out",
+                                   folder.appendingPathComponent("m3").path, "--resume"])
+        #expect(nothing.status == 1 && nothing.stderr.contains("m3/checkpoints"), "\(nothing.stderr)")
+        #expect(nothing.stderr.split(separator: "\n").count == 1, "\(nothing.stderr)")
+
         let noModel = try runTool(["predict", "--model", folder.path, unlabelled])
         #expect(noModel.status == 1 && noModel.stderr.split(separator: "\n").count == 1, "\(noModel.stderr)")
     }

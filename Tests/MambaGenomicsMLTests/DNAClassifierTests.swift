@@ -263,6 +263,52 @@ struct DNAClassifierTests {
         #expect(oneStep.model.parameters.array == oneStepAveraged.model.parameters.array)
     }
 
+    @Test(arguments: [(0.0, 3), (0.0, 8), (0.7, 6), (0.7, 13)])
+    func aStoppedRunResumesToTheResultOfOneRun(ema: Double, stopAfterPolls: Int) throws {
+        let records = gcAndATRecords(60, seed: 24) { 20 + Int($0.next() % 9) }
+        let train = try SequenceDataset(source: "synthetic", records: records)
+        var options = DNAClassifierTrainingOptions()
+        options.dModel = 8
+        options.layers = 1
+        options.dState = 4
+        options.steps = 14          // validations at 4, 8, 12 and 14
+        options.batchSize = 8
+        options.learningRate = 2e-2
+        options.evaluationInterval = 4
+        options.validationFraction = 0.2
+        options.cropFraction = 0.7
+        options.emaDecay = ema
+        let (whole, wholeReport) = try trainDNAClassifier(train: train, options: options)
+        #expect(wholeReport.validations.map(\.step) == [4, 8, 12, 14])
+
+        let folder = try makeTemporaryDirectory("dna-resume").appendingPathComponent("checkpoints")
+        var polls = 0
+        let (_, stoppedReport) = try trainDNAClassifier(train: train, options: options, checkpoints: folder,
+                                                        stopRequested: { polls += 1; return polls > stopAfterPolls })
+        #expect(stoppedReport.interrupted && stoppedReport.steps < 14)
+        let (resumed, resumedReport) = try trainDNAClassifier(train: train, options: options, checkpoints: folder,
+                                                              resume: true)
+        #expect(!resumedReport.interrupted && resumedReport.steps == 14)
+        #expect(resumed.model.parameters.array == whole.model.parameters.array)
+        #expect(resumedReport.validations == wholeReport.validations)
+        #expect(resumedReport.selectedStep == wholeReport.selectedStep)
+        #expect(resumedReport.validation == wholeReport.validation)
+
+        // Other options are refused, naming the difference; so is a folder without a checkpoint.
+        var other = options
+        other.cropFraction = 0.9
+        #expect {
+            try trainDNAClassifier(train: train, options: other, checkpoints: folder, resume: true)
+        } throws: { error in
+            guard case TrainingError.settingsChanged(_, let differences) = error else { return false }
+            return differences == ["cropFraction 0.7 vs 0.9"]
+        }
+        let empty = try makeTemporaryDirectory("dna-resume-empty").appendingPathComponent("checkpoints")
+        #expect(throws: TrainingError.nothingToResume(path: empty.path)) {
+            try trainDNAClassifier(train: train, options: options, checkpoints: empty, resume: true)
+        }
+    }
+
     @Test func ensemblesAverageTheirMembersAndRoundTripThroughAFolder() throws {
         let a = try tinyClassifier(window: 24, stride: 10, rcAverage: true, seed: 3)
         let b = try tinyClassifier(window: 24, stride: 10, rcAverage: true, seed: 4)
