@@ -171,6 +171,7 @@ struct DNATrainCommand: ParsableCommand {
                              v.accuracy, v.mcc, v.loss, v.count, report.selectedStep, report.steps))
             }
             print(String(format: "trained %d steps in %.1f s; model written to %@", report.steps, report.seconds, outURL.path))
+            if report.interrupted { throw ExitCode(130) }   // written, but not the finished run: 128 + SIGINT, as `train --task lm`
         }
     }
 
@@ -204,6 +205,7 @@ struct DNATrainCommand: ParsableCommand {
         let seconds = report.members.reduce(0) { $0 + $1.seconds }
         print(String(format: "trained %d members (%d steps) in %.1f s; ensemble written to %@", report.members.count,
                      report.members.reduce(0) { $0 + $1.steps }, seconds, outURL.path))
+        if report.interrupted { throw ExitCode(130) }
     }
 }
 
