@@ -84,8 +84,6 @@ struct DNAClassifierCheckpoint: Codable, Equatable {
                 let bits = try file.integers("average_sum")
                 try average.restore(sum: bits.map { Double(bitPattern: UInt64(bitPattern: $0)) }, updates: saved.averageUpdates)
             }
-        } catch let error as TrainingError {
-            throw TrainingError.badCheckpoint(path: tensorURL.path, reason: "\(error)")
         } catch {
             throw TrainingError.badCheckpoint(path: tensorURL.path, reason: "\(error)")
         }

@@ -250,6 +250,16 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
     var validations: [DNAValidationRecord] = []
     var best: (step: Int, accuracy: Double, loss: Double, metrics: ClassificationMetrics)?
     let bestParameters = Tensor(zeros: [classifier.model.parameters.count])
+
+    /// The validation metrics with other parameters in place (`fill` writes them; nil: the trained ones), the trained
+    /// parameters restored afterwards.
+    func evaluate(_ validationSet: SequenceDataset, with fill: ((Tensor) -> Void)?) throws -> ClassificationMetrics {
+        guard let fill else { return try classifier.evaluate(validationSet) }
+        withExtendedLifetime((parameters, raw)) { raw.pointer.update(from: parameters.pointer, count: raw.count) }
+        fill(parameters)
+        defer { withExtendedLifetime((parameters, raw)) { parameters.pointer.update(from: raw.pointer, count: raw.count) } }
+        return try classifier.evaluate(validationSet)
+    }
     if let checkpoints {
         trainer.checkpoints = CheckpointStore(directory: checkpoints, keep: 1)
         trainer.checkpointExtras = { folder in
@@ -267,27 +277,17 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
         validations = saved.validations
         if let step = saved.bestStep, let validationSet {
             // The best model's metrics: evaluated again from its saved parameters (evaluation is deterministic).
-            withExtendedLifetime((parameters, raw)) { raw.pointer.update(from: parameters.pointer, count: parameters.count) }
-            withExtendedLifetime((parameters, bestParameters)) { parameters.pointer.update(from: bestParameters.pointer, count: parameters.count) }
-            let result = try classifier.evaluate(validationSet)
-            withExtendedLifetime((parameters, raw)) { parameters.pointer.update(from: raw.pointer, count: parameters.count) }
+            let result = try evaluate(validationSet) { target in
+                withExtendedLifetime((target, bestParameters)) { target.pointer.update(from: bestParameters.pointer, count: target.count) }
+            }
             best = (step, result.accuracy, result.loss, result)
         }
     }
     progress?.message("training on \(trainingIndices.count) records (\(source.windows.count) windows), validating on \(validationSet?.count ?? 0); \(train.labels.count) classes, \(parameterCount) parameters, \(steps) steps of \(options.batchSize) windows on \(Parallel.threadCount) threads" + (trainer.step > 0 ? "; resumed at step \(trainer.step)" : ""))
 
-    /// Validates the current parameters (or their average), keeping them when they are the best so far.
+    /// Validates the current parameters (or their average), keeping the evaluated ones when they are the best so far.
     func validate(_ validationSet: SequenceDataset) throws {
-        if let average {
-            withExtendedLifetime((parameters, raw)) { raw.pointer.update(from: parameters.pointer, count: raw.count) }
-            average.write(into: parameters)
-        }
-        defer {
-            if average != nil {
-                withExtendedLifetime((parameters, raw)) { parameters.pointer.update(from: raw.pointer, count: raw.count) }
-            }
-        }
-        let result = try classifier.evaluate(validationSet)
+        let result = try evaluate(validationSet, with: average.map { average in { average.write(into: $0) } })
         validations.append(DNAValidationRecord(step: trainer.step, accuracy: result.accuracy, loss: result.loss))
         try metrics?.write(["event": .string("validation"), "step": .integer(trainer.step),
                             "accuracy": .number(result.accuracy), "loss": .number(result.loss),
@@ -295,8 +295,12 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
         let improved = best.map { result.accuracy > $0.accuracy || (result.accuracy == $0.accuracy && result.loss < $0.loss) } ?? true
         if improved {
             best = (trainer.step, result.accuracy, result.loss, result)
-            withExtendedLifetime((bestParameters, parameters)) {
-                bestParameters.pointer.update(from: parameters.pointer, count: bestParameters.count)
+            if let average {
+                average.write(into: bestParameters)
+            } else {
+                withExtendedLifetime((bestParameters, parameters)) {
+                    bestParameters.pointer.update(from: parameters.pointer, count: bestParameters.count)
+                }
             }
         }
         progress?.message(String(format: "validation at step %d: accuracy %.4f, loss %.4f, MCC %.4f over %d records%@",

@@ -66,9 +66,11 @@ public final class MetricsLog {
             let text = try String(contentsOf: url, encoding: .utf8)
             var kept = ""
             for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-                if let lineStep = Self.step(of: line), lineStep > step { continue }
-                if !redoneEvents.isEmpty, Self.step(of: line) == step, let event = Self.event(of: line),
-                   redoneEvents.contains(event) { continue }
+                let fields = Self.fields(of: line)
+                if let lineStep = fields?["step"] as? Int,
+                   lineStep > step || (lineStep == step && (fields?["event"] as? String).map(redoneEvents.contains) == true) {
+                    continue
+                }
                 kept += line + "\n"
             }
             try AtomicFile.write(Data(kept.utf8), to: url)
@@ -100,17 +102,11 @@ public final class MetricsLog {
     }
 
     /// The "step" of a line written by this class, if it has one.
-    static func step(of line: Substring) -> Int? {
-        guard let data = line.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let step = object["step"] as? Int else { return nil }
-        return step
-    }
+    static func step(of line: Substring) -> Int? { fields(of: line)?["step"] as? Int }
 
-    /// The "event" of a line, when it is a JSON object with a string "event".
-    static func event(of line: Substring) -> String? {
-        guard let data = line.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["event"] as? String
+    /// A line's JSON object, if it is one.
+    private static func fields(of line: Substring) -> [String: Any]? {
+        guard let data = line.data(using: .utf8) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 }

@@ -27,6 +27,21 @@ private func tinyClassifier(window: Int = 64, stride: Int? = nil, rcAverage: Boo
 
 /// `count` labelled records alternating "gc" (bases drawn 80% from G/C) and "at" (80% from A/T), of lengths drawn by
 /// `length` from the same generator.
+/// Training options small enough for unit tests: 1 layer of d_state 4, batches of 8, a fifth held out for validation.
+private func tinyOptions(dModel: Int = 8, steps: Int, validateEvery: Int,
+                         learningRate: Double = 2e-2) -> DNAClassifierTrainingOptions {
+    var options = DNAClassifierTrainingOptions()
+    options.dModel = dModel
+    options.layers = 1
+    options.dState = 4
+    options.steps = steps
+    options.batchSize = 8
+    options.learningRate = learningRate
+    options.evaluationInterval = validateEvery
+    options.validationFraction = 0.2
+    return options
+}
+
 private func gcAndATRecords(_ count: Int, seed: UInt64,
                             length: (inout Xoshiro256StarStar) -> Int) -> [LabelledSequence] {
     var generator = Xoshiro256StarStar(seed: seed)
@@ -184,15 +199,7 @@ struct DNAClassifierTests {
         // Class "gc": bases drawn 80% from G/C; class "at": 80% from A/T; lengths 20-40.
         let records = gcAndATRecords(80, seed: 21) { 20 + Int($0.next() % 21) }
         let train = try SequenceDataset(source: "synthetic", records: records)
-        var options = DNAClassifierTrainingOptions()
-        options.dModel = 16
-        options.layers = 1
-        options.dState = 4
-        options.steps = 30
-        options.batchSize = 8
-        options.learningRate = 2e-2
-        options.evaluationInterval = 10
-        options.validationFraction = 0.2
+        var options = tinyOptions(dModel: 16, steps: 30, validateEvery: 10)
         let (model, report) = try trainDNAClassifier(train: train, options: options)
         #expect(report.validationRecords == 16 && report.trainingRecords == 64)
         #expect(report.validations.count == 3)
@@ -222,15 +229,7 @@ struct DNAClassifierTests {
     @Test func aParameterAverageIsValidatedAndReturnedWhileTrainingRunsAsWithout() throws {
         let records = gcAndATRecords(60, seed: 23) { _ in 24 }
         let train = try SequenceDataset(source: "synthetic", records: records)
-        var options = DNAClassifierTrainingOptions()
-        options.dModel = 8
-        options.layers = 1
-        options.dState = 4
-        options.steps = 12
-        options.batchSize = 8
-        options.learningRate = 2e-2
-        options.evaluationInterval = 4
-        options.validationFraction = 0.2
+        let options = tinyOptions(steps: 12, validateEvery: 4)
         let folder = try makeTemporaryDirectory("dna-ema")
         func trainingLosses(_ name: String) throws -> [Double] {
             try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8).split(separator: "\n")
@@ -267,15 +266,7 @@ struct DNAClassifierTests {
     func aStoppedRunResumesToTheResultOfOneRun(ema: Double, stopAfterPolls: Int) throws {
         let records = gcAndATRecords(60, seed: 24) { 20 + Int($0.next() % 9) }
         let train = try SequenceDataset(source: "synthetic", records: records)
-        var options = DNAClassifierTrainingOptions()
-        options.dModel = 8
-        options.layers = 1
-        options.dState = 4
-        options.steps = 14          // validations at 4, 8, 12 and 14
-        options.batchSize = 8
-        options.learningRate = 2e-2
-        options.evaluationInterval = 4
-        options.validationFraction = 0.2
+        var options = tinyOptions(steps: 14, validateEvery: 4)   // validations at 4, 8, 12 and 14
         options.cropFraction = 0.7
         options.emaDecay = ema
         let (whole, wholeReport) = try trainDNAClassifier(train: train, options: options)
@@ -355,14 +346,7 @@ struct DNAClassifierTests {
     @Test func ensembleTrainingSharesOneValidationSplitAndValidatesTheEnsemble() throws {
         let records = gcAndATRecords(60, seed: 22) { _ in 30 }
         let train = try SequenceDataset(source: "synthetic", records: records)
-        var options = DNAClassifierTrainingOptions()
-        options.dModel = 8
-        options.layers = 1
-        options.dState = 4
-        options.steps = 6
-        options.batchSize = 8
-        options.evaluationInterval = 3
-        options.validationFraction = 0.2
+        var options = tinyOptions(steps: 6, validateEvery: 3, learningRate: DNAClassifierTrainingOptions().learningRate)
         options.seed = 7
         let (ensemble, report) = try trainDNAClassifierEnsemble(train: train, options: options, count: 3)
         #expect(ensemble.members.count == 3 && report.members.count == 3 && !report.interrupted)
