@@ -19,6 +19,9 @@ public protocol MambaBackend: Sendable {
     /// `Embedding.forward`.
     func embedding(ids: UnsafePointer<Int32>, rows: Int, table: UnsafePointer<Float>, dim: Int,
                    out: UnsafeMutablePointer<Float>)
+    /// `Embedding.forward` with `accumulate`: out[row] += table[ids[row]].
+    func embeddingAccumulate(ids: UnsafePointer<Int32>, rows: Int, table: UnsafePointer<Float>, dim: Int,
+                             out: UnsafeMutablePointer<Float>)
     /// `RMSNorm.forward`.
     func rmsNorm(input: UnsafePointer<Float>, rows: RowMap, dim: Int, weight: UnsafePointer<Float>, epsilon: Float,
                  output: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>?)
@@ -174,6 +177,11 @@ public struct CPUBackend: MambaBackend {
     public func embedding(ids: UnsafePointer<Int32>, rows: Int, table: UnsafePointer<Float>, dim: Int,
                           out: UnsafeMutablePointer<Float>) {
         Embedding.forward(ids: ids, rows: rows, table: table, dim: dim, out: out)
+    }
+    /// `Embedding.forward` with `accumulate`.
+    public func embeddingAccumulate(ids: UnsafePointer<Int32>, rows: Int, table: UnsafePointer<Float>, dim: Int,
+                                    out: UnsafeMutablePointer<Float>) {
+        Embedding.forward(ids: ids, rows: rows, table: table, dim: dim, out: out, accumulate: true)
     }
     /// `RMSNorm.forward`.
     public func rmsNorm(input: UnsafePointer<Float>, rows: RowMap, dim: Int, weight: UnsafePointer<Float>,

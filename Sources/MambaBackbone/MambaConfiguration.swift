@@ -14,7 +14,8 @@
 // MambaKit keys: layer_mixers (["s6" | "s4d"], one per layer, default all "s6"), bidirectional (BiMamba),
 //   bidirectional_weight_tie (the reverse mixer shares the forward mixer's weights), head_type ("causal_lm" |
 //   "sequence_classification"), classifier_pooling ("mean" | "last" | "max"), id2label (HF's {"0": "name"} form; its size is
-//   the number of classes), tokenizer (a MambaKit tokenizer name), sample_rate (Hz, audio models).
+//   the number of classes), tokenizer (a MambaKit tokenizer name), sample_rate (Hz, audio models), ngram_embedding
+//   ({"order": k, "alphabet": [token ids]}: a second embedding table indexed by the last k tokens, see NGramEmbedding).
 // Unknown keys (architectures, transformers_version, use_cache, use_mambapy, torch_dtype, ...) are PRESERVED: kept in
 // `extraKeys` and written back unchanged, so a config read and written again still loads in transformers.
 // residual_in_fp32 changes nothing here (everything is float32) but is kept and written back.
@@ -45,6 +46,33 @@ public enum ClassifierPooling: String, Codable, Sendable {
     /// The largest value of each channel over the valid positions (its gradient goes to the first position holding
     /// the maximum).
     case max
+}
+
+/// `ngram_embedding`: a second input embedding indexed by the k-mer of tokens ending at each position (k-mer
+/// tokenization as in DNABERT or the Nucleotide Transformer, kept beside the per-token embedding). Tokens outside the
+/// alphabet, and the first k − 1 positions, use one shared extra row. See `NGramEmbedding`.
+public struct NGramEmbeddingConfiguration: Equatable, Sendable {
+    /// k: how many tokens (the current one and the k − 1 before it) index the table.
+    public var order: Int
+    /// The token ids whose k-mers have rows of their own, in digit order (e.g. DNA's A, C, G, T ids).
+    public var alphabet: [Int]
+
+    /// A configuration; `MambaConfiguration.validate()` checks it.
+    public init(order: Int, alphabet: [Int]) {
+        self.order = order
+        self.alphabet = alphabet
+    }
+
+    /// Rows of the table: alphabet.count^order k-mers plus the shared row (nil when it overflows).
+    public var rows: Int? {
+        var count = 1
+        for _ in 0..<max(0, order) {
+            let (product, overflow) = count.multipliedReportingOverflow(by: alphabet.count)
+            if overflow || product > MambaConfiguration.Limits.maxVocabulary { return nil }
+            count = product
+        }
+        return count + 1
+    }
 }
 
 /// `time_step_rank`: "auto" (ceil(hidden_size / 16)) or a fixed rank.
@@ -152,6 +180,8 @@ public struct MambaConfiguration: Codable, Equatable, Sendable {
     public var tokenizer: String? = nil
     /// `sample_rate`: the audio sample rate (Hz) the model was trained at.
     public var sampleRate: Int? = nil
+    /// `ngram_embedding`: the k-mer embedding added to the token embedding, when the model has one.
+    public var ngramEmbedding: NGramEmbeddingConfiguration? = nil
 
     /// Keys this type does not interpret, written back unchanged.
     public var extraKeys: [String: JSONValue] = [:]
@@ -256,6 +286,16 @@ public struct MambaConfiguration: Codable, Equatable, Sendable {
         }
         if let rate = sampleRate {
             try check(rate > 0, "sample_rate", "a positive rate in Hz", rate)
+        }
+        if let ngram = ngramEmbedding {
+            try check((1...12).contains(ngram.order), "ngram_embedding.order", "1...12", ngram.order)
+            try check(!ngram.alphabet.isEmpty, "ngram_embedding.alphabet", "at least one token id", "none")
+            try check(Set(ngram.alphabet).count == ngram.alphabet.count, "ngram_embedding.alphabet",
+                      "distinct token ids", ngram.alphabet)
+            try check(ngram.alphabet.allSatisfy { (0..<paddedVocabSize).contains($0) }, "ngram_embedding.alphabet",
+                      "token ids in 0..<\(paddedVocabSize)", ngram.alphabet)
+            try check(ngram.rows != nil, "ngram_embedding", "alphabet size^order <= \(Limits.maxVocabulary)",
+                      "\(ngram.alphabet.count)^\(ngram.order)")
         }
         let count = ParameterLayout.parameterCount(self)
         try check(count != nil && count! <= Limits.maxParameters, "hidden_size",
@@ -458,6 +498,21 @@ public struct MambaConfiguration: Codable, Equatable, Sendable {
             tokenizer = text
         }
         try optionalInt("sample_rate", into: &sampleRate)
+        if let (name, value) = take(["ngram_embedding"]), value != .null {
+            guard case .object(let object) = value, let order = object["order"]?.integerValue.flatMap({ Int(exactly: $0) }),
+                  case .array(let items)? = object["alphabet"] else {
+                throw ConfigurationError(key: name, expected: "{\"order\": k, \"alphabet\": [token ids]}",
+                                         found: value.summary, file: file)
+            }
+            let alphabet = try items.map { item -> Int in
+                guard let id = item.integerValue.flatMap({ Int(exactly: $0) }) else {
+                    throw ConfigurationError(key: "\(name).alphabet", expected: "integer token ids",
+                                             found: item.summary, file: file)
+                }
+                return id
+            }
+            ngramEmbedding = NGramEmbeddingConfiguration(order: order, alphabet: alphabet)
+        }
         extraKeys = keys
     }
 
@@ -511,6 +566,9 @@ public struct MambaConfiguration: Codable, Equatable, Sendable {
         }
         if let tokenizer { keys["tokenizer"] = .string(tokenizer) }
         if let sampleRate { keys["sample_rate"] = int(sampleRate) }
+        if let ngram = ngramEmbedding {
+            keys["ngram_embedding"] = .object(["order": int(ngram.order), "alphabet": .array(ngram.alphabet.map(int))])
+        }
         return keys
     }
 }

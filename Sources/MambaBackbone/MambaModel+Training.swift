@@ -328,6 +328,7 @@ extension MambaModel {
         }
 
         var result = CrossEntropy.Result()
+        var ngramIDs: [Int32]? = nil
         withExtendedLifetime((buffers, timeScale?.storage)) {
             // MARK: Forward
             if let inputEmbeddings {
@@ -338,6 +339,7 @@ extension MambaModel {
                     backend.embedding(ids: ids.baseAddress!, rows: rows, table: p + layout.embeddings, dim: d,
                                       out: stream(0))
                 }
+                ngramIDs = addNGramEmbeddings(maskedIDs, batch: batch, into: stream(0))
             }
             for (index, layer) in layout.layers.enumerated() {
                 normalize(index)
@@ -470,6 +472,12 @@ extension MambaModel {
                     maskedIDs.withUnsafeBufferPointer { ids in
                         backend.embeddingBackward(ids: ids.baseAddress!, rows: rows, dOut: dH, dim: d,
                                                   dTable: dp + layout.embeddings)
+                    }
+                    if let ngramIDs, let table = layout.ngramEmbeddings {
+                        ngramIDs.withUnsafeBufferPointer { ids in
+                            backend.embeddingBackward(ids: ids.baseAddress!, rows: rows, dOut: dH, dim: d,
+                                                      dTable: dp + table)
+                        }
                     }
                 }
             }

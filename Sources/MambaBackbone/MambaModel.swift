@@ -97,6 +97,8 @@ public final class MambaModel: @unchecked Sendable {
     public let backend: any MambaBackend
     /// The mixer sizes.
     public let dims: MixerDimensions
+    /// The n-gram embedding's indexing, when the configuration has one.
+    public let ngram: NGramEmbedding?
     /// The last forward's scratch buffers, reused by the next forward of the same or a smaller chunk (so repeated
     /// passes neither allocate nor page-fault their scratch memory); nil while a forward is using it.
     private let workspaceCache = Mutex<MixerWorkspace?>(nil)
@@ -115,6 +117,7 @@ public final class MambaModel: @unchecked Sendable {
         self.parameters = parameters
         self.backend = backend
         self.dims = MixerDimensions(configuration)
+        self.ngram = configuration.ngramEmbedding.map { NGramEmbedding($0, vocabulary: configuration.paddedVocabSize) }
     }
 
     /// A randomly initialised model (see Initialization.swift for the distributions).
@@ -178,6 +181,9 @@ public final class MambaModel: @unchecked Sendable {
 
     /// A TokenBatch of zero ids with the shape and lengths of continuous inputs {b, l, d_model}.
     func continuousBatch(embeddings: Tensor, lengths: [Int]) throws -> TokenBatch {
+        guard ngram == nil else {
+            throw ModelInputError("a model with an n-gram embedding reads token ids, not continuous inputs")
+        }
         guard embeddings.shape.count == 3, embeddings.shape[2] == dims.model else {
             throw ModelInputError("expected input embeddings of shape (batch, length, \(dims.model)), found \(embeddings.shape)")
         }
@@ -216,6 +222,7 @@ public final class MambaModel: @unchecked Sendable {
             maskedIDs.withUnsafeBufferPointer { ids in
                 backend.embedding(ids: ids.baseAddress!, rows: rows, table: p + layout.embeddings, dim: d, out: h.pointer)
             }
+            addNGramEmbeddings(maskedIDs, batch: batch, into: h.pointer)
         }
         let chunk = max(1, min(l, options.chunkRows / b))
         let workspace = takeWorkspace(sequences: b, capacity: b * chunk)
@@ -294,6 +301,12 @@ public final class MambaModel: @unchecked Sendable {
         }
         if options.outputHiddenStates { hiddenStates.append(h) }
         for i in 0..<b { state.positions[i] = batch.lengths[i] }
+        if let ngram, options.returnState {
+            for i in 0..<b {
+                let end = i * l + batch.lengths[i]
+                state.recentTokens[i] = Array(batch.ids[max(i * l, end - (ngram.order - 1))..<end])
+            }
+        }
 
         switch configuration.headType {
         case .causalLM:
@@ -369,11 +382,20 @@ public final class MambaModel: @unchecked Sendable {
         let p = UnsafePointer(parameters.pointer)
         let epsilon = Float(configuration.layerNormEpsilon)
         for i in 0..<b { ws.ids[i] = tokens[i] }
+        var ngramIDs: [Int32] = []
+        if let ngram {
+            ngramIDs = (0..<b).map { i in Int32(ngram.index(window: state.recentTokens[i] + [tokens[i]])) }
+        }
         let logits = backend.makeBuffer(b * v).reshaped([b, v])
         let last = backend.makeBuffer(b * d).reshaped([b, d])
         withExtendedLifetime((ws, logits, last)) {
             let hidden = ws.hidden.pointer
             backend.embedding(ids: ws.ids, rows: b, table: p + layout.embeddings, dim: d, out: hidden)
+            if let table = layout.ngramEmbeddings {
+                ngramIDs.withUnsafeBufferPointer { ids in
+                    backend.embeddingAccumulate(ids: ids.baseAddress!, rows: b, table: p + table, dim: d, out: hidden)
+                }
+            }
             for (index, layer) in layout.layers.enumerated() {
                 backend.rmsNorm(input: hidden, rows: .contiguous(b), dim: d, weight: p + layer.norm, epsilon: epsilon,
                                 output: ws.mixer.xn, rstd: nil)
@@ -391,6 +413,9 @@ public final class MambaModel: @unchecked Sendable {
                            output: logits.pointer, outputStride: v, accumulate: false)
         }
         for i in 0..<b { state.positions[i] += 1 }
+        if let ngram, ngram.order > 1 {
+            for i in 0..<b { state.recentTokens[i] = Array((state.recentTokens[i] + [tokens[i]]).suffix(ngram.order - 1)) }
+        }
         return StepOutput(logits: logits, lastHiddenState: last)
     }
 
@@ -404,6 +429,19 @@ public final class MambaModel: @unchecked Sendable {
     }
 
     // MARK: - Input checks
+
+    /// Adds the n-gram embedding rows of the batch to `h` (nothing without one); returns the k-mer ids (padding −1)
+    /// for the backward, or nil.
+    @discardableResult
+    func addNGramEmbeddings(_ maskedIDs: [Int32], batch: TokenBatch, into h: UnsafeMutablePointer<Float>) -> [Int32]? {
+        guard let ngram, let table = layout.ngramEmbeddings else { return nil }
+        let ids = ngram.ids(tokens: maskedIDs, sequences: batch.batch, length: batch.length)
+        ids.withUnsafeBufferPointer { pointer in
+            backend.embeddingAccumulate(ids: pointer.baseAddress!, rows: ids.count,
+                                        table: UnsafePointer(parameters.pointer) + table, dim: dims.model, out: h)
+        }
+        return ids
+    }
 
     /// The ids with padding replaced by −1 (zero embedding); throws on an id outside the vocabulary at a valid
     /// position.

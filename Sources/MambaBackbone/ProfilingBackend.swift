@@ -63,6 +63,11 @@ public final class ProfilingBackend: MambaBackend, @unchecked Sendable {
                           out: UnsafeMutablePointer<Float>) {
         time("embedding") { base.embedding(ids: ids, rows: rows, table: table, dim: dim, out: out) }
     }
+    /// `base.embeddingAccumulate`, timed.
+    public func embeddingAccumulate(ids: UnsafePointer<Int32>, rows: Int, table: UnsafePointer<Float>, dim: Int,
+                                    out: UnsafeMutablePointer<Float>) {
+        time("embeddingAccumulate") { base.embeddingAccumulate(ids: ids, rows: rows, table: table, dim: dim, out: out) }
+    }
     /// `base.rmsNorm`, timed.
     public func rmsNorm(input: UnsafePointer<Float>, rows: RowMap, dim: Int, weight: UnsafePointer<Float>,
                         epsilon: Float, output: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>?) {

@@ -22,6 +22,9 @@ public final class RecurrentState: @unchecked Sendable {
     public internal(set) var positions: [Int]
     /// The time scale every step of this state runs at (ρ = 1: the trained rate).
     public let timeScale: TimeScale
+    /// For a model with an n-gram embedding of order k: each sequence's last k − 1 tokens (fewer at the start),
+    /// oldest first; empty otherwise.
+    public internal(set) var recentTokens: [[Int32]]
 
     let windowStride: Int
     let stateStride: Int
@@ -40,6 +43,7 @@ public final class RecurrentState: @unchecked Sendable {
         convWindows = backend.makeBuffer(layers * windowStride).reshaped([layers, batch, kernel - 1, dims.inner])
         ssmStates = backend.makeBuffer(layers * stateStride).reshaped([layers, batch, dims.inner, dims.state])
         positions = Array(repeating: 0, count: batch)
+        recentTokens = Array(repeating: [], count: batch)
     }
 
     /// Layer `layer`'s window, (b, k − 1, d_inner).
@@ -52,6 +56,7 @@ public final class RecurrentState: @unchecked Sendable {
         let other = RecurrentState(batch: batch, layers: layers, windowStride: windowStride, stateStride: stateStride,
                                    convWindows: convWindows.copy(), ssmStates: ssmStates.copy(), timeScale: timeScale)
         other.positions = positions
+        other.recentTokens = recentTokens
         return other
     }
 
@@ -65,6 +70,7 @@ public final class RecurrentState: @unchecked Sendable {
         self.convWindows = convWindows
         self.ssmStates = ssmStates
         positions = Array(repeating: 0, count: batch)
+        recentTokens = Array(repeating: [], count: batch)
     }
 }
 

@@ -170,9 +170,11 @@ public final class DNAClassifier: @unchecked Sendable {
     /// The configuration of a fresh classifier.
     public static func configuration(labels: [String], dModel: Int, layers: Int, dState: Int = 16, expand: Int = 2,
                                      bidirectional: Bool, mixer: MixerKind = .s6, pooling: ClassifierPooling = .mean,
-                                     convKernel: Int = 4, settings: DNAClassifierSettings) throws -> MambaConfiguration {
+                                     convKernel: Int = 4, kmerEmbedding: Int = 0,
+                                     settings: DNAClassifierSettings) throws -> MambaConfiguration {
         var c = MambaConfiguration(vocabSize: DNATokenizer.vocabularySize, hiddenSize: dModel, stateSize: dState,
                                    numHiddenLayers: layers, expand: expand, convKernel: convKernel)
+        if kmerEmbedding > 0 { c.ngramEmbedding = kmerEmbeddingConfiguration(order: kmerEmbedding) }
         c.layerMixers = Array(repeating: mixer, count: layers)
         c.headType = .sequenceClassification
         c.classifierPooling = pooling
@@ -187,13 +189,20 @@ public final class DNAClassifier: @unchecked Sendable {
         return c
     }
 
+    /// The n-gram embedding over DNA k-mers: the alphabet A, C, G, T (ids 7-10); k-mers holding N or another token
+    /// share one row.
+    public static func kmerEmbeddingConfiguration(order: Int) -> NGramEmbeddingConfiguration {
+        NGramEmbeddingConfiguration(order: order, alphabet: [DNATokenizer.a, DNATokenizer.c, DNATokenizer.g, DNATokenizer.t].map { Int($0) })
+    }
+
     /// A freshly initialised classifier.
     public convenience init(labels: [String], dModel: Int, layers: Int, dState: Int = 16, expand: Int = 2,
                             bidirectional: Bool, mixer: MixerKind = .s6, pooling: ClassifierPooling = .mean,
-                            convKernel: Int = 4, settings: DNAClassifierSettings, seed: UInt64) throws {
+                            convKernel: Int = 4, kmerEmbedding: Int = 0, settings: DNAClassifierSettings,
+                            seed: UInt64) throws {
         let c = try Self.configuration(labels: labels, dModel: dModel, layers: layers, dState: dState, expand: expand,
                                        bidirectional: bidirectional, mixer: mixer, pooling: pooling,
-                                       convKernel: convKernel, settings: settings)
+                                       convKernel: convKernel, kmerEmbedding: kmerEmbedding, settings: settings)
         try self.init(model: MambaModel(configuration: c, seed: seed), settings: settings)
     }
 

@@ -22,6 +22,9 @@ public struct DNAClassifierTrainingOptions: Sendable, Equatable {
     public var expand = 2
     /// Width of each mixer's causal depthwise convolution (d_conv; Mamba's default 4).
     public var convKernel = 4
+    /// Order k of a k-mer embedding added to the base embedding (`NGramEmbedding`: each position also looks up the
+    /// k-mer ending there; 0: none).
+    public var kmerEmbedding = 0
     /// The mixer of every layer.
     public var mixer: MixerKind = .s6
     /// BiMamba: a second (weight-tied) mixer over the reversed sequence in every layer.
@@ -197,6 +200,7 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
                  mixer: options.mixer)
     var initFolder: URL?
     var convKernel = options.convKernel
+    var kmerEmbedding = options.kmerEmbedding
     if let initFrom = options.initFrom {
         let folder = try resolveModelFolder(initFrom)
         let pre = try MambaConfiguration.load(from: folder.appendingPathComponent("config.json"))
@@ -210,12 +214,16 @@ public func trainDNAClassifier(train: SequenceDataset, validation given: Sequenc
         }
         shape = (pre.hiddenSize, pre.numHiddenLayers, pre.stateSize, pre.expand, mixers.first!)
         convKernel = pre.convKernel
+        kmerEmbedding = pre.ngramEmbedding?.order ?? 0
+        if let ngram = pre.ngramEmbedding, ngram != DNAClassifier.kmerEmbeddingConfiguration(order: ngram.order) {
+            throw DNAModelError.model("\(folder.path)/config.json: expected a k-mer embedding over A, C, G, T (ids 7-10), found alphabet \(ngram.alphabet)")
+        }
         initFolder = folder
     }
     let classifier = try DNAClassifier(labels: train.labels, dModel: shape.dModel, layers: shape.layers,
                                        dState: shape.dState, expand: shape.expand,
                                        bidirectional: options.bidirectional, mixer: shape.mixer,
-                                       pooling: options.pooling, convKernel: convKernel,
+                                       pooling: options.pooling, convKernel: convKernel, kmerEmbedding: kmerEmbedding,
                                        settings: { var s = options.settings; s.rcAugment = options.rcAugment; return s }(),
                                        seed: options.seed)
     if let initFolder {

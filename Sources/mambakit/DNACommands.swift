@@ -47,6 +47,9 @@ struct DNATrainCommand: ParsableCommand {
     @Option(help: "d_inner / d_model (typically 2).") var expand = 2
     @Option(name: .customLong("conv-kernel"), help: "Width of each mixer's causal convolution in bases (typically 4-16).")
     var convKernel = 4
+    @Option(name: .customLong("kmer-embedding"),
+            help: "Also embed the k-mer ending at each position (k-mer tokenization beside the bases; 0: off; typically 3-6; 4^k + 1 rows of d-model).")
+    var kmerEmbedding = 0
     @Option(help: "Mixer of every layer: s6 (selective) or s4d.") var mixer = "s6"
     @Flag(inversion: .prefixedNo, help: "BiMamba: a weight-tied reverse-direction mixer in every layer (about 2x the compute).")
     var bidirectional = false
@@ -97,6 +100,9 @@ struct DNATrainCommand: ParsableCommand {
             guard cropAugment > 0, cropAugment <= 1 else {
                 throw CommandFailure("--crop-augment: expected a fraction above 0 and at most 1, found \(cropAugment)")
             }
+            guard (0...8).contains(kmerEmbedding) else {
+                throw CommandFailure("--kmer-embedding: expected a k-mer length from 1 to 8, or 0 for none, found \(kmerEmbedding)")
+            }
             guard ema >= 0, ema < 1 else {
                 throw CommandFailure("--ema: expected a decay from 0 up to (not including) 1, found \(ema)")
             }
@@ -119,6 +125,7 @@ struct DNATrainCommand: ParsableCommand {
             options.dState = dState
             options.expand = expand
             options.convKernel = convKernel
+            options.kmerEmbedding = kmerEmbedding
             options.mixer = mixerKind
             options.bidirectional = bidirectional
             options.pooling = poolingKind

@@ -71,6 +71,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("d-state"), help: "SSM state size n (typical 8-64).") var dState: Int?
     @Option(help: "d_inner / d_model (typical 2).") var expand: Int?
     @Option(help: "Mixer of every layer: s6 or s4d.") var mixer: String?
+    @Option(name: .customLong("kmer-embedding"),
+            help: "lm: also embed the k-mer of bases ending at each position (1-8; default none), as `train --task classify --kmer-embedding`.")
+    var kmerEmbedding: Int?
 
     @Option(name: .customLong("lr"), help: "Peak learning rate (typical 1e-4 to 1e-2).") var learningRate = 1e-3
     @Option(name: .customLong("min-lr"), help: "Final learning rate of the cosine (default: lr / 10).") var minimumLearningRate: Double?
@@ -104,6 +107,12 @@ struct TrainCommand: ParsableCommand {
         if task == .lm, data.isEmpty, !resume { throw ValidationError("--task lm needs --data FILE.fa[.gz]") }
         if task != .lm, !data.isEmpty { throw ValidationError("--data applies to --task lm only") }
         if let mixer, MixerKind(rawValue: mixer) == nil { throw ValidationError("--mixer must be s6 or s4d, found \(mixer)") }
+        if let kmerEmbedding {
+            guard task == .lm else { throw ValidationError("--kmer-embedding applies to --task lm (DNA) only") }
+            guard (1...8).contains(kmerEmbedding) else {
+                throw ValidationError("--kmer-embedding must be a k-mer length from 1 to 8, found \(kmerEmbedding)")
+            }
+        }
         guard LearningRateSchedule.Decay(rawValue: schedule) != nil else {
             throw ValidationError("--schedule must be cosine or constant, found \(schedule)")
         }
@@ -137,6 +146,7 @@ struct TrainCommand: ParsableCommand {
         c.bosTokenID = nil
         c.eosTokenID = nil
         c.tokenizer = tokenizer
+        if let kmerEmbedding { c.ngramEmbedding = DNAClassifier.kmerEmbeddingConfiguration(order: kmerEmbedding) }
         try c.validate()
         return c
     }
@@ -194,6 +204,9 @@ struct TrainCommand: ParsableCommand {
         if let dState, dState != configuration.stateSize { differences.append("--d-state \(configuration.stateSize) vs \(dState)") }
         if let expand, expand != configuration.expand { differences.append("--expand \(configuration.expand) vs \(expand)") }
         if let mixer, mixer != configuration.mixer(ofLayer: 0).rawValue { differences.append("--mixer \(configuration.mixer(ofLayer: 0).rawValue) vs \(mixer)") }
+        if let kmerEmbedding, kmerEmbedding != configuration.ngramEmbedding?.order {
+            differences.append("--kmer-embedding \(configuration.ngramEmbedding.map { String($0.order) } ?? "none") vs \(kmerEmbedding)")
+        }
         if !differences.isEmpty { throw TrainingError.settingsChanged(path: output + "/run.json", differences: differences) }
         return configuration
     }

@@ -40,12 +40,16 @@ struct ConfigurationTests {
         c.labels = ["promoter", "enhancer"]
         c.tokenizer = "dna-char"
         c.sampleRate = 16000
+        c.ngramEmbedding = NGramEmbeddingConfiguration(order: 3, alphabet: [4, 1, 2])
         let folder = try makeTemporaryDirectory()
         let url = folder.appendingPathComponent("config.json")
         try c.write(to: url)
         let back = try MambaConfiguration.load(from: url)
         #expect(back == c)
         #expect(back.labels == ["promoter", "enhancer"] && back.sampleRate == 16000 && back.tokenizer == "dna-char")
+        #expect(back.ngramEmbedding == NGramEmbeddingConfiguration(order: 3, alphabet: [4, 1, 2]))
+        #expect(ParameterLayout(back).entry("backbone.ngram_embeddings.weight")?.shape == [28, 32])
+        #expect(ParameterLayout.parameterCount(back) == ParameterLayout(back).entries.reduce(0) { $0 + $1.count })
         #expect(back.extraKeys["some_future_key"] == .object(["a": .array([.integer(1), .number(2.5)])]))
         #expect(back.extraKeys["eos_token_id"] == .array([.integer(1), .integer(2)]))
         let text = try String(contentsOf: url, encoding: .utf8)
@@ -95,6 +99,13 @@ struct ConfigurationTests {
         (#"{"time_step_init_scheme": "zeros"}"#, "time_step_init_scheme"),
         (#"{"hidden_size": 32768, "vocab_size": 4000000, "num_hidden_layers": 1000}"#, "hidden_size"),
         (#"[1, 2]"#, "(root)"),
+        (#"{"ngram_embedding": 3}"#, "ngram_embedding"),
+        (#"{"ngram_embedding": {"order": 3, "alphabet": [1, "A"]}}"#, "ngram_embedding.alphabet"),
+        (#"{"ngram_embedding": {"order": 0, "alphabet": [1, 2]}}"#, "ngram_embedding.order"),
+        (#"{"ngram_embedding": {"order": 2, "alphabet": []}}"#, "ngram_embedding.alphabet"),
+        (#"{"ngram_embedding": {"order": 2, "alphabet": [1, 1]}}"#, "ngram_embedding.alphabet"),
+        (#"{"vocab_size": 8, "ngram_embedding": {"order": 2, "alphabet": [1, 8]}}"#, "ngram_embedding.alphabet"),
+        (#"{"vocab_size": 64, "ngram_embedding": {"order": 12, "alphabet": [0, 1, 2, 3, 4, 5, 6, 7]}}"#, "ngram_embedding"),
     ])
     func badValuesAreRefusedNamingTheKey(_ json: String, _ key: String) throws {
         do {

@@ -23,6 +23,46 @@ struct LayerTests {
         #expect(fast[19..<38].allSatisfy { $0 == 0 })
     }
 
+    @Test func embeddingAccumulateAddsRowsAndLeavesPaddingAlone() {
+        let table = randomValues(7 * 37, seed: 1)
+        let ids: [Int32] = [3, -1, 0, 6, 6]
+        let start = randomValues(5 * 37, seed: 2)
+        var fast = start, plain = start
+        Embedding.forward(ids: ids, rows: 5, table: table, dim: 37, out: &fast, accumulate: true)
+        Embedding.reference(ids: ids, rows: 5, table: table, dim: 37, out: &plain, accumulate: true)
+        #expect(fast == plain)
+        #expect(Array(fast[37..<74]) == Array(start[37..<74]))
+        #expect(fast[0] == start[0] + table[3 * 37])
+    }
+
+    @Test(arguments: [1, 2, 3, 6])
+    func ngramIdsRollAsTheyAreReadFromScratch(_ order: Int) {
+        // Vocabulary 9, alphabet {7, 8, 2, 5}: other ids (and the first k − 1 positions) give the shared row.
+        let ngram = NGramEmbedding(NGramEmbeddingConfiguration(order: order, alphabet: [7, 8, 2, 5]), vocabulary: 9)
+        #expect(ngram.rows == Int(pow(4.0, Double(order))) + 1)
+        var generator = Xoshiro256StarStar(seed: UInt64(order))
+        let sequences = 5, length = 40
+        var tokens = (0..<(sequences * length)).map { _ -> Int32 in
+            let draw = generator.next() % 10
+            return draw < 8 ? [7, 8, 2, 5][Int(draw % 4)] : Int32(draw % 9)  // mostly alphabet ids, some others
+        }
+        for (s, valid) in [17, 40, 0, 3, 25].enumerated() { for t in valid..<length { tokens[s * length + t] = -1 } }
+        let fast = ngram.ids(tokens: tokens, sequences: sequences, length: length)
+        let plain = ngram.idsReference(tokens: tokens, sequences: sequences, length: length)
+        #expect(fast == plain)
+        #expect(zip(tokens, fast).allSatisfy { ($0 < 0) == ($1 < 0) }, "padding, and only padding, has no row")
+        #expect(Set(fast.filter { $0 >= 0 }).count > 1)
+    }
+
+    @Test func ngramIdsReadTheKmerOldestDigitFirst() {
+        let ngram = NGramEmbedding(NGramEmbeddingConfiguration(order: 3, alphabet: [7, 8, 9, 10]), vocabulary: 12)
+        // A C G T N A C: ACG = 0·16 + 1·4 + 2 = 6, CGT = 27, then N breaks the run for three positions.
+        let ids = ngram.ids(tokens: [7, 8, 9, 10, 11, 7, 8, 9, 4], sequences: 1, length: 9)
+        #expect(ids == [64, 64, 6, 27, 64, 64, 64, 6, 64])
+        #expect(ngram.index(window: [Int32(10), 10, 10]) == 63)
+        #expect(ngram.index(window: [Int32(10), 10]) == 64)
+    }
+
     @Test(arguments: [1, 16, 20, 37])
     func rmsNormMatchesReferenceThroughARowMap(_ dim: Int) {
         // A (b = 3, l = 5) buffer, chunk of positions 1..<4.

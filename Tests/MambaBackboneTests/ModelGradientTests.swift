@@ -239,7 +239,7 @@ struct ModelGradientTests {
         #expect(lossOnly.correct == firstResult.correct)
     }
 
-    @Test(arguments: ["s6", "classifier-last-bidirectional", "bidirectional-untied"])
+    @Test(arguments: ["s6", "classifier-last-bidirectional", "bidirectional-untied", "ngram"])
     func paddingAddsNothing(_ name: String) throws {
         let configuration = Configurations.named(name)
         let model = try MambaModel(configuration: configuration, seed: 45)

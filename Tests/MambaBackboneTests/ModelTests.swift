@@ -43,10 +43,16 @@ enum Configurations {
         maxClassifier.classifierPooling = .max
         var padded = base()
         padded.padVocabSizeMultiple = 8
+        // n-gram embeddings: the alphabets leave some ids out (their k-mers use the shared row).
+        var ngram = base()
+        ngram.ngramEmbedding = NGramEmbeddingConfiguration(order: 2, alphabet: [1, 2, 3, 5, 8])
+        var ngramClassifier = meanClassifier
+        ngramClassifier.ngramEmbedding = NGramEmbeddingConfiguration(order: 3, alphabet: [0, 4, 2])
+        ngramClassifier.bidirectional = true
         return [("s6", base()), ("options", options), ("s4d", s4d), ("mixed", mixed), ("bidirectional", bidirectional),
                 ("bidirectional-untied", untiedBidirectional), ("classifier-mean", meanClassifier),
                 ("classifier-last-bidirectional", lastClassifier), ("classifier-max", maxClassifier),
-                ("padded-vocabulary", padded)]
+                ("padded-vocabulary", padded), ("ngram", ngram), ("classifier-ngram-bidirectional", ngramClassifier)]
     }()
 
     static func named(_ name: String) -> MambaConfiguration { all.first { $0.0 == name }!.1 }
@@ -102,7 +108,7 @@ struct ModelTests {
         #expect(worst < 2e-5, "\(name): max difference \(worst)")
     }
 
-    @Test(arguments: ["s6", "mixed", "bidirectional-untied", "classifier-mean"])
+    @Test(arguments: ["s6", "mixed", "bidirectional-untied", "classifier-mean", "ngram"])
     func chunkingDoesNotChangeTheResult(_ name: String) throws {
         let model = try MambaModel(configuration: Configurations.named(name), seed: 3)
         let batch = try TokenBatch(sequences: sequences([13, 8], vocabulary: 11))
@@ -114,7 +120,8 @@ struct ModelTests {
         }
     }
 
-    @Test(arguments: ["s6", "classifier-mean", "classifier-last-bidirectional", "bidirectional-untied"])
+    @Test(arguments: ["s6", "classifier-mean", "classifier-last-bidirectional", "bidirectional-untied",
+                      "classifier-ngram-bidirectional"])
     func paddingChangesNeitherOutputsNorPooling(_ name: String) throws {
         let model = try MambaModel(configuration: Configurations.named(name), seed: 11)
         let tokens = sequences([5], vocabulary: 11)[0]
@@ -135,7 +142,7 @@ struct ModelTests {
         }
     }
 
-    @Test(arguments: ["s6", "options", "mixed", "padded-vocabulary"])
+    @Test(arguments: ["s6", "options", "mixed", "padded-vocabulary", "ngram"])
     func stepByStepEqualsTheFullPass(_ name: String) throws {
         let model = try MambaModel(configuration: Configurations.named(name), seed: 5)
         let tokens = sequences([10, 10, 10], vocabulary: 11)
@@ -153,7 +160,7 @@ struct ModelTests {
         #expect(state.positions == [10, 10, 10])
     }
 
-    @Test(arguments: ["s6", "options", "mixed"])
+    @Test(arguments: ["s6", "options", "mixed", "ngram"])
     func prefillOfRaggedPromptsThenStepEqualsTheFullPass(_ name: String) throws {
         let model = try MambaModel(configuration: Configurations.named(name), seed: 8)
         let prompts = sequences([6, 1, 4], vocabulary: 11)

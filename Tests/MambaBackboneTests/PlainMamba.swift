@@ -107,6 +107,21 @@ struct PlainMamba {
         let d = c.hiddenSize
         let table = parameter("backbone.embeddings.weight")
         var h = ids.map { id in (0..<d).map { table[Int(id) * d + $0] } }
+        if let ngram = c.ngramEmbedding {
+            // Position t adds the row of the k tokens ids[t-k+1 ... t] read as a base-A number (oldest digit
+            // first), or the last row (A^k) when there are fewer than k or one is outside the alphabet.
+            let grams = parameter("backbone.ngram_embeddings.weight")
+            let a = ngram.alphabet.count
+            let shared = Int(pow(Double(a), Double(ngram.order)))
+            for t in ids.indices {
+                var row = shared
+                if t + 1 >= ngram.order {
+                    let digits = ids[(t + 1 - ngram.order)...t].map { ngram.alphabet.firstIndex(of: Int($0)) }
+                    if digits.allSatisfy({ $0 != nil }) { row = digits.reduce(0) { $0 * a + $1! } }
+                }
+                for j in 0..<d { h[t][j] += grams[row * d + j] }
+            }
+        }
         for layer in 0..<c.numHiddenLayers {
             let xn = rmsNorm(h, parameter("backbone.layers.\(layer).norm.weight"))
             var out = mixer(xn, prefix: "backbone.layers.\(layer).mixer", kind: c.mixer(ofLayer: layer))

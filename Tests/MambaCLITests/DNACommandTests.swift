@@ -70,7 +70,8 @@ struct DNACommandTests {
             .appending("\n").write(to: manifest, atomically: true, encoding: .utf8)
         let lm = folder.appendingPathComponent("lm").path
         let pre = try runTool(["train", "--task", "lm", "--data", train, "--output", lm, "--steps", "2", "--batch", "4",
-                               "--length", "64", "--d-model", "16", "--layers", "1", "--d-state", "4"])
+                               "--length", "64", "--d-model", "16", "--layers", "1", "--d-state", "4",
+                               "--kmer-embedding", "3"])
         #expect(pre.status == 0, "\(pre.stderr)")
         let bits = try runTool(["eval", "--model", lm, "--data", train, "--json", "--length", "128"])
         #expect(bits.status == 0, "\(bits.stderr)")
@@ -85,6 +86,7 @@ struct DNACommandTests {
         #expect(fine.stderr.contains("backbone initialised from"))
         let config = try MambaConfiguration.load(from: URL(fileURLWithPath: model + "/config.json"))
         #expect(config.hiddenSize == 16 && config.numHiddenLayers == 1)
+        #expect(config.ngramEmbedding?.order == 3, "the k-mer embedding comes with the pre-trained backbone")
     }
 
     @Test func genomicBenchmarksFolder() throws {
@@ -187,6 +189,12 @@ struct DNACommandTests {
         #expect(badAverage.status == 1 && badAverage.stderr.contains("--ema: expected a decay"), "\(badAverage.stderr)")
         #expect(badAverage.stderr.split(separator: "\n").count == 1, "\(badAverage.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("m2").path))
+
+        let badKmer = try runTool(["train", "--task", "classify", "--data", oneClass, "--out",
+                                   folder.appendingPathComponent("m4").path, "--kmer-embedding", "9"])
+        #expect(badKmer.status == 1 && badKmer.stderr.contains("--kmer-embedding: expected a k-mer length"), "\(badKmer.stderr)")
+        #expect(badKmer.stderr.split(separator: "\n").count == 1, "\(badKmer.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("m4").path))
 
         let nothing = try runTool(["train", "--task", "classify", "--data", oneClass, "--out",
                                    folder.appendingPathComponent("m3").path, "--resume"])

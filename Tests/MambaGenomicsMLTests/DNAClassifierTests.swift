@@ -195,6 +195,44 @@ struct DNAClassifierTests {
         #expect(throws: DNAModelError.self) { try wider.initializeBackbone(from: folder) }
     }
 
+    @Test func aKmerEmbeddingTrainsSavesLoadsStaysStrandInvariantAndPassesToFineTuning() throws {
+        let records = gcAndATRecords(80, seed: 25) { 20 + Int($0.next() % 21) }
+        let train = try SequenceDataset(source: "synthetic", records: records)
+        var options = tinyOptions(dModel: 16, steps: 30, validateEvery: 10)
+        options.kmerEmbedding = 3
+        let (model, report) = try trainDNAClassifier(train: train, options: options)
+        #expect(model.model.configuration.ngramEmbedding == DNAClassifier.kmerEmbeddingConfiguration(order: 3))
+        #expect(model.model.layout.entry("backbone.ngram_embeddings.weight")?.shape == [65, 16])
+        #expect(report.validation!.accuracy >= 0.9, "\(report.validations)")
+        // Written and read back: the same predictions; RC averaging still makes them strand-invariant (the reverse
+        // complement has other k-mers, which the averaging sees too).
+        let folder = try makeTemporaryDirectory("dna-kmer")
+        try model.save(to: folder)
+        let loaded = try DNAClassifier.load(from: folder)
+        let bases = randomBases(37, seed: 5)
+        let p = try model.predict([bases, NucleotideAlphabet.reverseComplement(bases)]).probabilities
+        #expect(try loaded.predict([bases]).probabilities[0] == p[0])
+        #expect(maxAbsoluteDifference(p[0], p[1]) < 1e-5, "\(p)")
+        // Without averaging the k-mer table makes the strand visible (a check that the table is used at all).
+        let plain = try model.with(settings: DNAClassifierSettings(windowLength: 64, rcAverage: false))
+        let q = try plain.predict([bases, NucleotideAlphabet.reverseComplement(bases)]).probabilities
+        #expect(maxAbsoluteDifference(q[0], q[1]) > 1e-4)
+
+        // Fine-tuning from a next-base model with a k-mer embedding takes its order and copies its table.
+        let lmFolder = try makeTemporaryDirectory("dna-kmer-lm")
+        var c = MambaConfiguration(vocabSize: DNATokenizer.vocabularySize, hiddenSize: 16, stateSize: 4, numHiddenLayers: 1)
+        c.tokenizer = "dna-char"
+        c.ngramEmbedding = DNAClassifier.kmerEmbeddingConfiguration(order: 2)
+        let lm = try MambaModel(configuration: c, seed: 12)
+        try lm.save(to: lmFolder)
+        var fineTune = tinyOptions(dModel: 16, steps: 1, validateEvery: 1, learningRate: 1e-12)
+        fineTune.initFrom = lmFolder
+        let (tuned, _) = try trainDNAClassifier(train: train, options: fineTune)
+        #expect(tuned.model.configuration.ngramEmbedding?.order == 2)
+        let table = tuned.model.parameter("backbone.ngram_embeddings.weight")!.array
+        #expect(maxAbsoluteDifference(table, lm.parameter("backbone.ngram_embeddings.weight")!.array) < 1e-6)
+    }
+
     @Test func tinyTrainingLearnsGCContentAndSelectsOnValidation() throws {
         // Class "gc": bases drawn 80% from G/C; class "at": 80% from A/T; lengths 20-40.
         let records = gcAndATRecords(80, seed: 21) { 20 + Int($0.next() % 21) }

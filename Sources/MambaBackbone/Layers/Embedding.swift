@@ -6,16 +6,22 @@ import MambaTensor
 /// out[row] = table[ids[row]]; rows whose id is negative (padding) get zeros.
 public enum Embedding {
     /// Fast path: parallel row copies. ids: (rows), table: (vocabulary, dim), out: (rows, dim).
-    /// Ids must be < vocabulary (the model checks them before calling).
+    /// Ids must be < vocabulary (the model checks them before calling). With `accumulate`, out[row] += table[id]
+    /// instead (rows with a negative id are left as they are).
     public static func forward(ids: UnsafePointer<Int32>, rows: Int, table: UnsafePointer<Float>, dim: Int,
-                               out: UnsafeMutablePointer<Float>) {
+                               out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         let ids = SendablePointer(ids), table = SendablePointer(table), out = SendablePointer(out)
         parallelRanges(rows, minimum: max(1, 16_384 / max(dim, 1))) { range in
             for row in range {
                 let id = Int(ids.pointer[row])
                 let destination = out.pointer + row * dim
                 if id < 0 {
-                    destination.initialize(repeating: 0, count: dim)
+                    if !accumulate { destination.initialize(repeating: 0, count: dim) }
+                } else if accumulate {
+                    let source = table.pointer + id * dim
+                    var j = 0
+                    while j + 16 <= dim { store16(load16(destination + j) + load16(source + j), destination + j); j += 16 }
+                    while j < dim { destination[j] += source[j]; j += 1 }
                 } else {
                     destination.update(from: table.pointer + id * dim, count: dim)
                 }
@@ -25,10 +31,11 @@ public enum Embedding {
 
     /// The oracle: one element at a time.
     public static func reference(ids: UnsafePointer<Int32>, rows: Int, table: UnsafePointer<Float>, dim: Int,
-                                 out: UnsafeMutablePointer<Float>) {
+                                 out: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         for row in 0..<rows {
             for j in 0..<dim {
-                out[row * dim + j] = ids[row] < 0 ? 0 : table[Int(ids[row]) * dim + j]
+                let value: Float = ids[row] < 0 ? 0 : table[Int(ids[row]) * dim + j]
+                out[row * dim + j] = accumulate ? out[row * dim + j] + value : value
             }
         }
     }

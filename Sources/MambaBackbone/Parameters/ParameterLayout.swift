@@ -6,6 +6,7 @@
 // is the one place where the two differ.
 //
 //   backbone.embeddings.weight              (V, d_model)         V = padded vocabulary
+//   backbone.ngram_embeddings.weight        (A^k + 1, d_model)   only with ngram_embedding (MambaKit)
 //   backbone.layers.{i}.norm.weight         (d_model)
 //   backbone.layers.{i}.mixer.in_proj.weight   (2·d_inner, d_model)   rows [0, d_inner) → x, [d_inner, 2·d_inner) → z
 //                            in_proj.bias      (2·d_inner)            when use_bias
@@ -85,6 +86,8 @@ public struct ParameterLayout: Sendable {
     public private(set) var totalCount = 0
     /// backbone.embeddings.weight (V, d_model).
     public private(set) var embeddings = 0
+    /// backbone.ngram_embeddings.weight (A^k + 1, d_model), with an n-gram embedding.
+    public private(set) var ngramEmbeddings: Int? = nil
     /// Per-layer offsets.
     public private(set) var layers: [LayerOffsets] = []
     /// backbone.norm_f.weight (d_model).
@@ -103,6 +106,7 @@ public struct ParameterLayout: Sendable {
         let c = configuration
         let dModel = c.hiddenSize, dInner = c.intermediateSize, n = c.stateSize, r = c.resolvedTimeStepRank
         embeddings = add("backbone.embeddings.weight", [c.paddedVocabSize, dModel])
+        if let rows = c.ngramEmbedding?.rows { ngramEmbeddings = add("backbone.ngram_embeddings.weight", [rows, dModel]) }
         for layer in 0..<c.numHiddenLayers {
             let prefix = "backbone.layers.\(layer)"
             let norm = add("\(prefix).norm.weight", [dModel])
@@ -194,6 +198,7 @@ public struct ParameterLayout: Sendable {
                 kind == .s6 ? s6 : s4d, mul(e, n), e, mul(d, e), c.useBias ? d : 0)
         }
         var total: Int? = sum(mul(v, d), d)
+        if let ngram = c.ngramEmbedding { total = sum(total, ngram.rows.flatMap { mul($0, d) }) }
         let mixersPerLayer = c.bidirectional && !c.bidirectionalWeightTie ? 2 : 1
         for layer in 0..<layers {
             total = sum(total, d, mul(mixersPerLayer, mixer(c.mixer(ofLayer: layer)) ?? -1))
