@@ -65,7 +65,7 @@ public struct DNAClassifierTrainingOptions: Sendable, Equatable {
     /// validated on the same records, so an ensemble of them can be validated too.
     public var splitSeed: UInt64?
     /// A model folder (or a `mambakit train` run folder) whose backbone initialises the classifier's; its shape
-    /// (d_model, layers, d_state, expand, mixers) replaces the options'.
+    /// (d_model, layers, d_state, expand, mixers, convolution width, k-mer embedding) replaces the options'.
     public var initFrom: URL?
 
     /// The defaults.

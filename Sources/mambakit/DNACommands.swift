@@ -77,7 +77,7 @@ struct DNATrainCommand: ParsableCommand {
     @Option(name: .customLong("weight-decay"), help: "AdamW weight decay (typically 0 to 0.1).") var weightDecay = 0.1
     @Option(name: .customLong("eval-every"), help: "Steps between validations (default: half an epoch).") var evalEvery: Int?
     @Option(name: .customLong("init-from"),
-            help: "Initialise the backbone from this model folder or `train --task lm` run folder (its d_model, layers, d_state, expand and mixer are used).")
+            help: "Initialise the backbone from this model folder or `train --task lm` run folder (its d_model, layers, d_state, expand, mixer, conv kernel and k-mer embedding are used).")
     var initFrom: String?
     @Option(help: "Seed of the split, initial parameters, window order and augmentation (any integer 0 to 2^64-1).") var seed: UInt64 = 1
     @Option(name: .customLong("split-seed"),
