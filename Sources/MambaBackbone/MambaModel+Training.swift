@@ -3,6 +3,7 @@
 //
 // Forward (whole sequences, layer after layer, each mixer from a zero state):
 //   H[0] = embeddings[ids]                                   {b, l, d_model}     (padding rows: zeros)
+//          (+ ngram_embeddings[k-mer ids]; backward: the same scatter-add of dH[0] into that table)
 //   xn_i = rmsnorm_i(H[i])  (rstd_i kept)                    {b, l, d_model}
 //   H[i+1] = H[i] + mixer_i(xn_i)  (+ reverse(mixer'_i(reverse(xn_i))) for BiMamba)
 //   hf = rmsnorm_f(H[L])                                     {b, l, d_model}

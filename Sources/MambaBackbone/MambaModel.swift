@@ -15,6 +15,7 @@
 //
 // Data flow (pre-norm residual stack, as MambaBlock):
 //   h = embeddings[ids]                                       {b, l, d_model}
+//       (+ ngram_embeddings[k-mer ids] with ngram_embedding: NGramEmbedding.swift)
 //   for each layer: h = h + mixer(rmsnorm(h))                 (BiMamba: + reverse(mixer'(reverse(rmsnorm(h)))))
 //   last_hidden_state = rmsnorm_f(h)                          {b, l, d_model}
 //   logits = last_hidden_state @ lm_headᵀ (tied: embeddings)  {b, l, V}
@@ -428,7 +429,7 @@ public final class MambaModel: @unchecked Sendable {
         return MixerWorkspace(dims: dims, sequences: sequences, capacity: capacity, backend: backend)
     }
 
-    // MARK: - Input checks
+    // MARK: - n-gram embedding
 
     /// Adds the n-gram embedding rows of the batch to `h` (nothing without one); returns the k-mer ids (padding −1)
     /// for the backward, or nil.
@@ -442,6 +443,8 @@ public final class MambaModel: @unchecked Sendable {
         }
         return ids
     }
+
+    // MARK: - Input checks
 
     /// The ids with padding replaced by −1 (zero embedding); throws on an id outside the vocabulary at a valid
     /// position.
