@@ -415,7 +415,10 @@ public final class MambaModel: @unchecked Sendable {
         }
         for i in 0..<b { state.positions[i] += 1 }
         if let ngram, ngram.order > 1 {
-            for i in 0..<b { state.recentTokens[i] = Array((state.recentTokens[i] + [tokens[i]]).suffix(ngram.order - 1)) }
+            for i in 0..<b {
+                state.recentTokens[i].append(tokens[i])
+                if state.recentTokens[i].count >= ngram.order { state.recentTokens[i].removeFirst() }
+            }
         }
         return StepOutput(logits: logits, lastHiddenState: last)
     }

@@ -18,10 +18,7 @@ public enum Embedding {
                 if id < 0 {
                     if !accumulate { destination.initialize(repeating: 0, count: dim) }
                 } else if accumulate {
-                    let source = table.pointer + id * dim
-                    var j = 0
-                    while j + 16 <= dim { store16(load16(destination + j) + load16(source + j), destination + j); j += 16 }
-                    while j < dim { destination[j] += source[j]; j += 1 }
+                    addInPlace(destination, table.pointer + id * dim, count: dim)
                 } else {
                     destination.update(from: table.pointer + id * dim, count: dim)
                 }
@@ -55,10 +52,7 @@ public enum Embedding {
             for row in 0..<rows {
                 let id = Int(ids.pointer[row])
                 guard id >= 0 else { continue }
-                let source = dOut.pointer + row * dim, destination = dTable.pointer + id * dim
-                var j = first
-                while j + 16 <= last { store16(load16(destination + j) + load16(source + j), destination + j); j += 16 }
-                while j < last { destination[j] += source[j]; j += 1 }
+                addInPlace(dTable.pointer + id * dim + first, dOut.pointer + row * dim + first, count: last - first)
             }
         }
     }

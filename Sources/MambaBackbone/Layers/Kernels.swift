@@ -20,6 +20,15 @@ func store16(_ value: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD16<Float>.self)
 }
 
+/// y[j] += x[j] for j in 0..<count, 16 lanes at a time (each element one addition, so the result does not depend on
+/// the vector width).
+@inline(__always)
+func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+    var j = 0
+    while j + 16 <= count { store16(load16(y + j) + load16(x + j), y + j); j += 16 }
+    while j < count { y[j] += x[j]; j += 1 }
+}
+
 /// Maps the rows of a chunk, numbered r = i · rowsPerSequence + t' (sequence i, chunk position t'), to rows of a
 /// (sequences, sequenceStride, ·) buffer: row (i · sequenceStride + start + t'). A contiguous buffer is the map with
 /// one sequence.

@@ -14,13 +14,12 @@ public enum SequenceOps {
             for r in range {
                 let x = source.pointer + r * dim
                 let y = destination.pointer + rows(r) * dim
-                var j = 0
                 if let b = bias?.pointer {
+                    var j = 0
                     while j + 16 <= dim { store16(load16(y + j) + load16(x + j) + load16(b + j), y + j); j += 16 }
                     while j < dim { y[j] += x[j] + b[j]; j += 1 }
                 } else {
-                    while j + 16 <= dim { store16(load16(y + j) + load16(x + j), y + j); j += 16 }
-                    while j < dim { y[j] += x[j]; j += 1 }
+                    addInPlace(y, x, count: dim)
                 }
             }
         }
